@@ -1,0 +1,140 @@
+import type { PaymentPlan } from "./contract/input";
+import type { PayType } from "./contract/pay-types";
+import type { Provider } from "./contract/providers";
+import type { OrderInfoByPayType } from "./contract/result";
+import type { PayKitError } from "./errors";
+
+/**
+ * The result of a gateway call. `unknown` is its own state: the call timed out, the connection dropped, or the
+ * answer could not be verified, so the payment (or refund) may or may not exist. The caller records that and
+ * queries the gateway; it never reads `unknown` as success or as failure.
+ */
+export type Outcome<T> =
+  | { status: "succeeded"; value: T }
+  | { status: "failed"; error: PayKitError }
+  | { status: "unknown"; reason: string; cause?: unknown };
+
+/** A plan whose pay type is known to be T. */
+export type PlanFor<T extends PayType> = PaymentPlan & { pay_type: T };
+
+export interface CreateOptions {
+  /** Where the gateway sends this payment's notifications. */
+  notifyUrl: string;
+  /** Abort the gateway call (the outcome is then `unknown`). */
+  signal?: AbortSignal;
+}
+
+/** What a gateway gave back for a new payment. */
+export interface CreatedPayment<T extends PayType> {
+  orderInfo: OrderInfoByPayType[T];
+  /** The gateway's own reference when it gives one at creation (WeChat prepay_id, Alipay trade_no). */
+  gatewayReference?: string;
+}
+
+/** Find a payment by our number or by the gateway's. */
+export type PaymentReference = { out_trade_no: string } | { transaction_id: string };
+
+/** A payment's state at the gateway, in the words the order store uses. */
+export type GatewayTradeState = "unpaid" | "paying" | "paid" | "closed" | "refunded" | "failed";
+
+export interface GatewayPayment {
+  state: GatewayTradeState;
+  out_trade_no: string;
+  transaction_id?: string;
+  /** Integer fen the buyer paid (present once paid). */
+  total_fee?: number;
+  paid_at?: Date;
+  /** The gateway's verified answer, kept for the record. */
+  raw: unknown;
+}
+
+export interface RefundRequest {
+  out_trade_no: string;
+  /** Our number for this refund; the same number makes a retry of the same refund, never a second refund. */
+  out_refund_no: string;
+  /** Integer fen to refund now. */
+  refund_fee: number;
+  /** Integer fen the order was paid (WeChat requires it). */
+  total_fee: number;
+  reason?: string;
+}
+
+export type GatewayRefundState = "processing" | "succeeded" | "closed" | "abnormal";
+
+export interface GatewayRefund {
+  state: GatewayRefundState;
+  out_trade_no: string;
+  out_refund_no: string;
+  refund_id?: string;
+  refund_fee: number;
+  refunded_at?: Date;
+  raw: unknown;
+}
+
+/** A notification exactly as it arrived: the raw body bytes (never a re-serialised object) and the headers. */
+export interface RawNotification {
+  rawBody: string | Uint8Array;
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+/** A verified notification, reduced to what the order store acts on. */
+export type NotifyEvent =
+  | {
+      kind: "paid";
+      provider: Provider;
+      out_trade_no: string;
+      transaction_id: string;
+      /** Integer fen, to be compared with the order's total_fee before anything is written. */
+      total_fee: number;
+      paid_at: Date;
+      /** App and merchant ids the notification names, to be compared with the order's. */
+      appId?: string;
+      mchId?: string;
+      raw: unknown;
+    }
+  | {
+      kind: "refunded";
+      provider: Provider;
+      out_trade_no: string;
+      out_refund_no: string;
+      refund_id: string;
+      refund_fee: number;
+      state: GatewayRefundState;
+      raw: unknown;
+    }
+  | {
+      kind: "closed";
+      provider: Provider;
+      out_trade_no: string;
+      raw: unknown;
+    };
+
+/** The HTTP answer a gateway expects for a notification (WeChat: a status; Alipay: the literal `success`). */
+export interface NotifyReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/**
+ * What each provider implements (wxpay, alipay, appleiap, wxpay-virtual), one instance per merchant config.
+ * Gateway calls return an Outcome and do not throw for gateway trouble; `parseNotification` throws a
+ * PayKitError with code NOTIFY_INVALID whose message says what to fix.
+ */
+export interface PaymentAdapter {
+  readonly provider: Provider;
+  /** The pay types this adapter can create. */
+  readonly payTypes: readonly PayType[];
+  createPayment<T extends PayType>(
+    plan: PlanFor<T>,
+    options: CreateOptions,
+  ): Promise<Outcome<CreatedPayment<T>>>;
+  queryPayment(reference: PaymentReference): Promise<Outcome<GatewayPayment>>;
+  closePayment(reference: { out_trade_no: string }): Promise<Outcome<{ closed: true }>>;
+  refund(request: RefundRequest): Promise<Outcome<GatewayRefund>>;
+  queryRefund(reference: { out_trade_no: string; out_refund_no: string }): Promise<Outcome<GatewayRefund>>;
+  /** Verifies and decodes a notification; nothing may be written unless this returns. */
+  parseNotification(notification: RawNotification): Promise<NotifyEvent>;
+  /** The answer to send once a notification was handled (`ok`) or must be sent again (`!ok`). */
+  notificationReply(ok: boolean): NotifyReply;
+}
