@@ -1,0 +1,26 @@
+import type { KeyObject } from "node:crypto";
+import type { SandboxCredentials, SandboxMerchant } from "./credentials";
+import type { Notifier } from "./notify";
+import type { Store } from "./store";
+
+/** How the gateway signs WeChat responses and notifications: platform certificate or WeChat Pay public key. */
+export type WechatSignMode = "certificate" | "publickey";
+
+/** What every part of the sandbox shares. */
+export interface SandboxContext {
+  store: Store;
+  notifier: Notifier;
+  credentials: SandboxCredentials;
+  keys: {
+    wechatPlatform: KeyObject;
+    wechatPublicKey: KeyObject;
+    alipay: KeyObject;
+  };
+  /** Merchants by WeChat mchid and by Alipay app_id, with their public keys parsed once. */
+  byMchId: Map<string, { merchant: SandboxMerchant; publicKey: KeyObject }>;
+  byAlipayAppId: Map<string, { merchant: SandboxMerchant; publicKey: KeyObject }>;
+  wechatSignMode: WechatSignMode;
+  /** The URL the sandbox is reachable at, for the pay-page links it hands out. */
+  baseUrl: () => string;
+  timeScale: number;
+}

@@ -1,0 +1,128 @@
+import type { AlipayGateway } from "./alipay/gateway";
+import type { SandboxContext } from "./context";
+import { json, type Router, type SandboxRequest, type SandboxResponse } from "./http";
+import { TAMPERS, type Tamper } from "./notify";
+import type { WechatGateway } from "./wechat/api";
+
+const ALIPAY_TAMPERS: readonly Tamper[] = ["body", "signature", "amount"];
+
+function body(req: SandboxRequest): Record<string, unknown> {
+  try {
+    const v = JSON.parse(req.rawBody.toString("utf8") || "{}");
+    return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+
+/**
+ * The test-control API under /sandbox/control, for tests and the demo (off unless enabled): act as the buyer
+ * (pay, fail), and work the notification queue (inspect, resend, duplicate, tamper). Everything else goes
+ * through the real protocol endpoints.
+ */
+export class ControlApi {
+  constructor(
+    private readonly ctx: SandboxContext,
+    private readonly wechat: WechatGateway,
+    private readonly alipay: AlipayGateway,
+  ) {}
+
+  mount(router: Router): void {
+    router
+      .on("POST", "/sandbox/control/pay", (req) => this.act(req, "pay"))
+      .on("POST", "/sandbox/control/fail", (req) => this.act(req, "fail"))
+      .on("GET", "/sandbox/control/trade", (req) => this.trade(req))
+      .on("GET", "/sandbox/control/deliveries", (req) =>
+        json(200, {
+          deliveries: this.ctx.notifier.list({
+            out_trade_no: req.url.searchParams.get("out_trade_no") ?? undefined,
+            provider: req.url.searchParams.get("provider") ?? undefined,
+          }),
+        }),
+      )
+      .on("POST", "/sandbox/control/deliveries/:id/resend", (_req, p) => this.copy(p.id ?? "", 1))
+      .on("POST", "/sandbox/control/deliveries/:id/duplicate", (req, p) => {
+        const count = Number(body(req).count ?? 1);
+        return Number.isInteger(count) && count >= 1 && count <= 1000
+          ? this.copy(p.id ?? "", count)
+          : json(400, { code: "INVALID", message: "count must be an integer from 1 to 1000" });
+      })
+      .on("POST", "/sandbox/control/deliveries/:id/tamper", (req, p) => {
+        const tamper = body(req).tamper as Tamper;
+        const original = this.ctx.notifier.get(p.id ?? "");
+        if (!original) return json(404, { code: "NOT_FOUND", message: "no such delivery" });
+        const allowed = original.provider === "wxpay" ? TAMPERS : ALIPAY_TAMPERS;
+        if (!allowed.includes(tamper)) {
+          return json(400, {
+            code: "INVALID",
+            message: `tamper must be one of ${allowed.join(", ")} for ${original.provider}`,
+          });
+        }
+        return json(200, { delivery: this.ctx.notifier.copy(original.id, tamper) });
+      })
+      .on("POST", "/sandbox/control/wechat/sign-mode", (req) => {
+        const mode = body(req).mode;
+        if (mode !== "certificate" && mode !== "publickey") {
+          return json(400, { code: "INVALID", message: "mode must be certificate or publickey" });
+        }
+        this.ctx.wechatSignMode = mode;
+        return json(200, { mode });
+      })
+      .on("POST", "/sandbox/control/idle", async () => {
+        await this.ctx.notifier.idle();
+        return json(200, { idle: true });
+      });
+  }
+
+  private find(b: Record<string, unknown>) {
+    if (b.provider === "wxpay") {
+      const trade = this.wechat.findTrade({
+        mchid: str(b.mchid),
+        out_trade_no: str(b.out_trade_no),
+        prepay_id: str(b.prepay_id),
+        code: str(b.code),
+      });
+      return { provider: "wxpay" as const, trade };
+    }
+    if (b.provider === "alipay") {
+      const trade = this.alipay.findTrade({
+        app_id: str(b.app_id),
+        out_trade_no: str(b.out_trade_no),
+        trade_no: str(b.trade_no),
+      });
+      return { provider: "alipay" as const, trade };
+    }
+    return undefined;
+  }
+
+  private act(req: SandboxRequest, action: "pay" | "fail"): SandboxResponse {
+    const found = this.find(body(req));
+    if (!found) return json(400, { code: "INVALID", message: "provider must be wxpay or alipay" });
+    if (!found.trade) return json(404, { code: "NOT_FOUND", message: "no such trade" });
+    let refused: string | undefined;
+    if (found.provider === "wxpay") {
+      refused = action === "pay" ? this.wechat.pay(found.trade) : this.wechat.fail(found.trade);
+    } else {
+      refused =
+        action === "pay"
+          ? this.alipay.pay(found.trade)
+          : "Alipay has no failed state: leave the trade unpaid or close it";
+    }
+    if (refused) return json(409, { code: "REFUSED", message: refused });
+    return json(200, { trade: found.trade });
+  }
+
+  private trade(req: SandboxRequest): SandboxResponse {
+    const found = this.find(Object.fromEntries(req.url.searchParams));
+    if (!found?.trade) return json(404, { code: "NOT_FOUND", message: "no such trade" });
+    return json(200, { trade: found.trade });
+  }
+
+  private copy(id: string, count: number): SandboxResponse {
+    if (!this.ctx.notifier.get(id)) return json(404, { code: "NOT_FOUND", message: "no such delivery" });
+    const deliveries = Array.from({ length: count }, () => this.ctx.notifier.copy(id));
+    return json(200, { deliveries });
+  }
+}

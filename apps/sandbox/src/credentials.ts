@@ -1,0 +1,197 @@
+import "reflect-metadata";
+import { generateKeyPairSync, randomBytes, randomInt, webcrypto } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as x509 from "@peculiar/x509";
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+/** One test merchant: what the sandbox knows of it, and the secrets it hands the merchant (test-only). */
+export interface SandboxMerchant {
+  /** The merchant's name on pay pages. */
+  name: string;
+  wechat: {
+    mchId: string;
+    /** App ids bound to this mchid: mini program, official account (browsers), native app. */
+    appIds: { miniProgram: string; officialAccount: string; app: string };
+    apiV3Key: string;
+    /** The merchant API certificate's serial and keys (the merchant signs requests with the private key). */
+    merchantSerialNo: string;
+    merchantPublicKey: string;
+    merchantPrivateKey: string;
+  };
+  alipay: {
+    appId: string;
+    sellerId: string;
+    /** The app's key pair: the merchant signs with the private key, the gateway verifies with the public. */
+    appPublicKey: string;
+    appPrivateKey: string;
+  };
+}
+
+/** The gateway's own keys: the WeChat Pay platform certificate, the WeChat Pay public key, the Alipay key. */
+export interface GatewayKeys {
+  wechatPlatform: {
+    serialNo: string;
+    certificatePem: string;
+    privateKey: string;
+    notBefore: string;
+    notAfter: string;
+  };
+  wechatPublicKey: { id: string; publicKey: string; privateKey: string };
+  alipay: { publicKey: string; privateKey: string };
+}
+
+export interface SandboxCredentials {
+  gateway: GatewayKeys;
+  merchants: SandboxMerchant[];
+}
+
+const rsaPair = () => {
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    privateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
+};
+
+const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join("");
+const hex = (bytes: number) => randomBytes(bytes).toString("hex").toUpperCase();
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const alnum = (n: number) => Array.from({ length: n }, () => ALNUM[randomInt(ALNUM.length)]).join("");
+
+/** A platform certificate like WeChat Pay's: RSA 2048, SHA256withRSA, a 40-hex-digit serial, 5 years. */
+async function platformCertificate() {
+  const algorithm = {
+    name: "RSASSA-PKCS1-v1_5",
+    hash: "SHA-256",
+    publicExponent: new Uint8Array([1, 0, 1]),
+    modulusLength: 2048,
+  };
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
+  const serialNo = `5${hex(20).slice(1)}`; // positive, 20 bytes, as WeChat's serials are
+  const notBefore = new Date(Date.now() - 24 * 3600_000);
+  const notAfter = new Date(notBefore.getTime() + 5 * 365 * 24 * 3600_000);
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serialNo,
+    name: "CN=Tenpay.com sandbox platform certificate, O=paykit sandbox (test only), C=CN",
+    notBefore,
+    notAfter,
+    signingAlgorithm: algorithm,
+    keys,
+  });
+  const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", keys.privateKey);
+  const privateKey = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8)
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .trimEnd()}\n-----END PRIVATE KEY-----\n`;
+  return {
+    serialNo: certificate.serialNumber.toUpperCase(),
+    certificatePem: certificate.toString("pem"),
+    privateKey,
+    notBefore: notBefore.toISOString(),
+    notAfter: notAfter.toISOString(),
+  };
+}
+
+function newMerchant(index: number): SandboxMerchant {
+  const merchantKeys = rsaPair();
+  const appKeys = rsaPair();
+  return {
+    name: index === 0 ? "paykit demo tea shop" : `paykit test merchant ${index + 1}`,
+    wechat: {
+      mchId: `19${digits(8)}`,
+      appIds: {
+        miniProgram: `wx${hex(8).toLowerCase()}`,
+        officialAccount: `wx${hex(8).toLowerCase()}`,
+        app: `wx${hex(8).toLowerCase()}`,
+      },
+      apiV3Key: alnum(32),
+      merchantSerialNo: hex(20),
+      merchantPublicKey: merchantKeys.publicKey,
+      merchantPrivateKey: merchantKeys.privateKey,
+    },
+    alipay: {
+      appId: `2021${digits(12)}`,
+      sellerId: `2088${digits(12)}`,
+      appPublicKey: appKeys.publicKey,
+      appPrivateKey: appKeys.privateKey,
+    },
+  };
+}
+
+/** Writes a file so that a crash leaves either the old or the new content, never half of one. */
+export function writeFileAtomic(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/**
+ * Loads the sandbox's keys from the data dir, generating them on first start (and a merchant per missing
+ * index up to `merchantCount`). Everything generated here is for the sandbox only.
+ */
+export async function loadOrCreateCredentials(
+  dataDir: string,
+  merchantCount = 1,
+): Promise<SandboxCredentials> {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, "credentials.json");
+  let credentials: SandboxCredentials;
+  let changed = false;
+  if (existsSync(file)) {
+    credentials = JSON.parse(readFileSync(file, "utf8")) as SandboxCredentials;
+  } else {
+    const publicKeyPair = rsaPair();
+    credentials = {
+      gateway: {
+        wechatPlatform: await platformCertificate(),
+        wechatPublicKey: { id: `PUB_KEY_ID_01${digits(28)}`, ...publicKeyPair },
+        alipay: rsaPair(),
+      },
+      merchants: [],
+    };
+    changed = true;
+  }
+  while (credentials.merchants.length < merchantCount) {
+    credentials.merchants.push(newMerchant(credentials.merchants.length));
+    changed = true;
+  }
+  if (changed) writeFileAtomic(file, JSON.stringify(credentials, null, 2));
+  return credentials;
+}
+
+/** The file the api reads: every merchant's test credentials and where the sandbox listens. */
+export function merchantConfig(credentials: SandboxCredentials, baseUrl: string) {
+  const { gateway } = credentials;
+  return {
+    note: "Generated by @paykit/sandbox. Test-only credentials for the local sandbox gateway: not real, never for production.",
+    sandboxUrl: baseUrl,
+    merchants: credentials.merchants.map((m, index) => ({
+      pid: index === 0 ? "default" : `merchant${index + 1}`,
+      name: m.name,
+      wxpay: {
+        baseUrl,
+        mchId: m.wechat.mchId,
+        appId: {
+          "mp-weixin": m.wechat.appIds.miniProgram,
+          "h5-weixin": m.wechat.appIds.officialAccount,
+          h5: m.wechat.appIds.officialAccount,
+          "app-plus": m.wechat.appIds.app,
+        },
+        apiV3Key: m.wechat.apiV3Key,
+        privateKey: m.wechat.merchantPrivateKey,
+        serialNo: m.wechat.merchantSerialNo,
+        publicKey: gateway.wechatPublicKey.publicKey,
+        publicKeyId: gateway.wechatPublicKey.id,
+      },
+      alipay: {
+        gateway: `${baseUrl}/gateway.do`,
+        appId: m.alipay.appId,
+        sellerId: m.alipay.sellerId,
+        privateKey: m.alipay.appPrivateKey,
+        alipayPublicKey: gateway.alipay.publicKey,
+      },
+    })),
+  };
+}

@@ -1,0 +1,136 @@
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { AlipayGateway } from "./alipay/gateway";
+import type { SandboxContext, WechatSignMode } from "./context";
+import { ControlApi } from "./control";
+import { loadOrCreateCredentials, merchantConfig } from "./credentials";
+import { json, Router, readRequest, send } from "./http";
+import { Notifier } from "./notify";
+import { PayPages } from "./pages";
+import { Store } from "./store";
+import { WechatGateway } from "./wechat/api";
+
+export interface SandboxOptions {
+  /** Where keys, state and the merchant config live. Required: the sandbox's keys must outlive a restart. */
+  dataDir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Multiplies notification retry delays and refund settlement (0.001 turns 15 s into 15 ms). */
+  timeScale?: number;
+  /** Serve the test-control API under /sandbox/control (tests and the demo; off by default). */
+  control?: boolean;
+  wechatSignMode?: WechatSignMode;
+  /** How many test merchants to have (each with its own keys). */
+  merchants?: number;
+  /** The URL pay-page links should use, when it is not http://host:port (e.g. behind a proxy). */
+  publicUrl?: string;
+}
+
+export interface Sandbox {
+  url: string;
+  /** Path of the merchant config file the api reads. */
+  merchantConfigPath: string;
+  context: SandboxContext;
+  wechat: WechatGateway;
+  alipay: AlipayGateway;
+  close(): Promise<void>;
+}
+
+/** Starts the sandbox gateway: generates its keys on first start, restores its state, listens. */
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const credentials = await loadOrCreateCredentials(options.dataDir, options.merchants ?? 1);
+  const store = new Store(options.dataDir);
+  let baseUrl = options.publicUrl ?? "";
+  const ctx = {
+    store,
+    credentials,
+    keys: {
+      wechatPlatform: createPrivateKey(credentials.gateway.wechatPlatform.privateKey),
+      wechatPublicKey: createPrivateKey(credentials.gateway.wechatPublicKey.privateKey),
+      alipay: createPrivateKey(credentials.gateway.alipay.privateKey),
+    },
+    byMchId: new Map(
+      credentials.merchants.map((m) => [
+        m.wechat.mchId,
+        { merchant: m, publicKey: createPublicKey(m.wechat.merchantPublicKey) },
+      ]),
+    ),
+    byAlipayAppId: new Map(
+      credentials.merchants.map((m) => [
+        m.alipay.appId,
+        { merchant: m, publicKey: createPublicKey(m.alipay.appPublicKey) },
+      ]),
+    ),
+    wechatSignMode: options.wechatSignMode ?? "certificate",
+    baseUrl: () => baseUrl,
+    timeScale: options.timeScale ?? 1,
+  } as SandboxContext;
+  const wechat = new WechatGateway(ctx);
+  const alipay = new AlipayGateway(ctx);
+  ctx.notifier = new Notifier({
+    store,
+    timeScale: ctx.timeScale,
+    headersFor: (d) => (d.provider === "wxpay" ? wechat.deliveryHeaders(d) : {}),
+    tamper: (d, t) => (d.provider === "wxpay" ? wechat.tamperedBody(d, t) : alipay.tamperedBody(d, t)),
+  });
+
+  const router = new Router();
+  wechat.mount(router);
+  alipay.mount(router);
+  new PayPages(ctx, wechat, alipay).mount(router);
+  if (options.control) new ControlApi(ctx, wechat, alipay).mount(router);
+  router.on("GET", "/", () =>
+    json(200, { name: "paykit sandbox", wechat: "/v3/...", alipay: "/gateway.do" }),
+  );
+
+  const server: Server = createServer(async (req, res) => {
+    const started = performance.now();
+    try {
+      const request = await readRequest(req);
+      const found = router.match(request.method, request.url.pathname);
+      const response =
+        found === undefined
+          ? json(404, { code: "NOT_FOUND", message: "no such sandbox endpoint" })
+          : found === "method"
+            ? json(405, { code: "METHOD_NOT_ALLOWED", message: `${request.method} is not allowed here` })
+            : await found.handler(request, found.params);
+      // How long the sandbox itself took, so benchmarks can subtract the gateway's share.
+      response.headers = {
+        ...response.headers,
+        "Server-Timing": `sandbox;dur=${(performance.now() - started).toFixed(3)}`,
+      };
+      send(res, response);
+    } catch (error) {
+      console.error("sandbox: unexpected error", error);
+      send(res, json(500, { code: "SYSTEM_ERROR", message: "系统错误" }));
+    }
+  });
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve),
+  );
+  const { port } = server.address() as AddressInfo;
+  baseUrl ||= `http://${options.host ?? "127.0.0.1"}:${port}`;
+
+  const merchantConfigPath = join(options.dataDir, "merchant-config.json");
+  writeFileSync(merchantConfigPath, JSON.stringify(merchantConfig(credentials, baseUrl), null, 2), {
+    mode: 0o600,
+  });
+  wechat.settlePendingRefunds();
+
+  return {
+    url: baseUrl,
+    merchantConfigPath,
+    context: ctx,
+    wechat,
+    alipay,
+    close: async () => {
+      ctx.notifier.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
