@@ -184,6 +184,8 @@ export function merchantConfig(credentials: SandboxCredentials, baseUrl: string)
         serialNo: m.wechat.merchantSerialNo,
         publicKey: gateway.wechatPublicKey.publicKey,
         publicKeyId: gateway.wechatPublicKey.id,
+        // The sandbox signs in either mode (SANDBOX_WECHAT_SIGN_MODE): verify with both, like a merchant in transition.
+        platformCertificates: true,
       },
       alipay: {
         gateway: `${baseUrl}/gateway.do`,

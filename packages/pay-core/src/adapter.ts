@@ -57,6 +57,8 @@ export interface RefundRequest {
   /** Integer fen the order was paid (WeChat requires it). */
   total_fee: number;
   reason?: string;
+  /** Where the gateway sends this refund's notifications (WeChat; Alipay uses the payment's). */
+  notifyUrl?: string;
 }
 
 export type GatewayRefundState = "processing" | "succeeded" | "closed" | "abnormal";

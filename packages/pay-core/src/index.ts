@@ -6,3 +6,8 @@ export * from "./contract/providers";
 export * from "./contract/resolve";
 export * from "./contract/result";
 export * from "./errors";
+export * from "./payment";
+export { WxpayAdapter } from "./providers/wxpay/adapter";
+export { type WxpayConfig, type WxpayConfigInput, wxpayConfigSchema } from "./providers/wxpay/config";
+export { qrcodeDataUrl } from "./qrcode";
+export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";

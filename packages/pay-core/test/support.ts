@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startSandbox } from "@paykit/sandbox";
+
+/** Starts the sandbox gateway (control API on, retry delays x0.001) in a fresh data dir. */
+export async function startTestSandbox() {
+  const sandbox = await startSandbox({
+    dataDir: mkdtempSync(join(tmpdir(), "paykit-core-")),
+    control: true,
+    timeScale: 0.001,
+  });
+  const config = JSON.parse(readFileSync(sandbox.merchantConfigPath, "utf8"));
+  const control = async (path: string, body: unknown = {}) => {
+    const res = await fetch(`${sandbox.url}/sandbox/control/${path}`, {
+      method: "POST",
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+  return { sandbox, merchant: config.merchants[0], control };
+}
+
+export interface Arrival {
+  rawBody: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** A merchant's notify endpoint: hands each raw notification to `handle` and answers with what it returns. */
+export async function notifyEndpoint(
+  handle: (a: Arrival) => Promise<{ status: number; contentType: string; body: string }>,
+) {
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const reply = await handle({ rawBody: Buffer.concat(chunks).toString("utf8"), headers: req.headers });
+    res.writeHead(reply.status, { "Content-Type": reply.contentType });
+    res.end(reply.body);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify/wxpay`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Waits for a condition by polling it. */
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  ms = 5000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
