@@ -199,6 +199,10 @@ export const INPUT_ISSUE_CODES = {
     rule: "time_expire is not given for appleiap, vkspay, wxpay-virtual",
   },
   RETURN_URL_INVALID: { legacyCode: undefined, rule: "return_url is an absolute http(s) URL" },
+  REFUND_FEE_INVALID: {
+    legacyCode: undefined,
+    rule: "refund_fee is a positive integer number of fen, at most what is left",
+  },
   FIELD_INVALID: {
     legacyCode: undefined,
     rule: "optional text fields (openid, pid, user_id, nickname) are strings",
