@@ -100,7 +100,10 @@ export type NotifyEvent =
       out_trade_no: string;
       out_refund_no: string;
       refund_id: string;
-      refund_fee: number;
+      /** Integer fen of this refund, when the gateway says (WeChat). */
+      refund_fee?: number;
+      /** Integer fen refunded on the order so far, when the gateway says (Alipay's refund_fee). */
+      refunded_total?: number;
       state: GatewayRefundState;
       raw: unknown;
     }
