@@ -26,6 +26,8 @@ export interface SandboxMerchant {
     /** The app's key pair: the merchant signs with the private key, the gateway verifies with the public. */
     appPublicKey: string;
     appPrivateKey: string;
+    /** Certificate mode: the app's public key in a certificate issued by the sandbox's Alipay root CA. */
+    appCertificate?: string;
   };
 }
 
@@ -40,6 +42,8 @@ export interface GatewayKeys {
   };
   wechatPublicKey: { id: string; publicKey: string; privateKey: string };
   alipay: { publicKey: string; privateKey: string };
+  /** Certificate mode: the sandbox's Alipay root CA and the Alipay public key's certificate it issued. */
+  alipayCertificates?: { rootCertificate: string; rootPrivateKey: string; publicKeyCertificate: string };
 }
 
 export interface SandboxCredentials {
@@ -60,38 +64,92 @@ const hex = (bytes: number) => randomBytes(bytes).toString("hex").toUpperCase();
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const alnum = (n: number) => Array.from({ length: n }, () => ALNUM[randomInt(ALNUM.length)]).join("");
 
+const RSA_SHA256 = {
+  name: "RSASSA-PKCS1-v1_5",
+  hash: "SHA-256",
+  publicExponent: new Uint8Array([1, 0, 1]),
+  modulusLength: 2048,
+};
+const YEAR = 365 * 24 * 3600_000;
+
+const pemOf = (kind: string, der: ArrayBuffer) =>
+  `-----BEGIN ${kind}-----\n${Buffer.from(der)
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .trimEnd()}\n-----END ${kind}-----\n`;
+const derOf = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+const importPublic = (pem: string) =>
+  webcrypto.subtle.importKey("spki", derOf(pem), RSA_SHA256, true, ["verify"]);
+const importPrivate = (pem: string) =>
+  webcrypto.subtle.importKey("pkcs8", derOf(pem), RSA_SHA256, true, ["sign"]);
+
+/** A positive 20-byte serial in hex, as the gateways' certificates have. */
+const serial = () => `5${hex(20).slice(1)}`;
+
 /** A platform certificate like WeChat Pay's: RSA 2048, SHA256withRSA, a 40-hex-digit serial, 5 years. */
 async function platformCertificate() {
-  const algorithm = {
-    name: "RSASSA-PKCS1-v1_5",
-    hash: "SHA-256",
-    publicExponent: new Uint8Array([1, 0, 1]),
-    modulusLength: 2048,
-  };
-  const keys = await webcrypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
-  const serialNo = `5${hex(20).slice(1)}`; // positive, 20 bytes, as WeChat's serials are
+  const keys = await webcrypto.subtle.generateKey(RSA_SHA256, true, ["sign", "verify"]);
   const notBefore = new Date(Date.now() - 24 * 3600_000);
-  const notAfter = new Date(notBefore.getTime() + 5 * 365 * 24 * 3600_000);
+  const notAfter = new Date(notBefore.getTime() + 5 * YEAR);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialNo,
+    serialNumber: serial(),
     name: "CN=Tenpay.com sandbox platform certificate, O=paykit sandbox (test only), C=CN",
     notBefore,
     notAfter,
-    signingAlgorithm: algorithm,
+    signingAlgorithm: RSA_SHA256,
     keys,
   });
-  const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", keys.privateKey);
-  const privateKey = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8)
-    .toString("base64")
-    .replace(/(.{64})/g, "$1\n")
-    .trimEnd()}\n-----END PRIVATE KEY-----\n`;
   return {
     serialNo: certificate.serialNumber.toUpperCase(),
     certificatePem: certificate.toString("pem"),
-    privateKey,
+    privateKey: pemOf("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)),
     notBefore: notBefore.toISOString(),
     notAfter: notAfter.toISOString(),
   };
+}
+
+const ALIPAY_ROOT_NAME =
+  "CN=Ant Financial Certification Authority Sandbox Root, OU=paykit sandbox (test only), O=Ant Financial, C=CN";
+
+/** Certificate mode's root CA, and the Alipay public key's certificate under it. */
+async function alipayCertificates(alipayPublicKey: string) {
+  const keys = await webcrypto.subtle.generateKey(RSA_SHA256, true, ["sign", "verify"]);
+  const notBefore = new Date(Date.now() - 24 * 3600_000);
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: ALIPAY_ROOT_NAME,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 20 * YEAR),
+    signingAlgorithm: RSA_SHA256,
+    keys,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+  });
+  const rootPrivateKey = pemOf("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
+  return {
+    rootCertificate: root.toString("pem"),
+    rootPrivateKey,
+    publicKeyCertificate: await issueUnderRoot(
+      rootPrivateKey,
+      alipayPublicKey,
+      "CN=Alipay public key (sandbox), O=Ant Financial, C=CN",
+    ),
+  };
+}
+
+/** A certificate for `publicKey`, issued by the sandbox's Alipay root CA. */
+async function issueUnderRoot(rootPrivateKey: string, publicKey: string, subject: string): Promise<string> {
+  const notBefore = new Date(Date.now() - 24 * 3600_000);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject,
+    issuer: ALIPAY_ROOT_NAME,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 5 * YEAR),
+    signingAlgorithm: RSA_SHA256,
+    publicKey: await importPublic(publicKey),
+    signingKey: await importPrivate(rootPrivateKey),
+  });
+  return cert.toString("pem");
 }
 
 function newMerchant(index: number): SandboxMerchant {
@@ -157,6 +215,21 @@ export async function loadOrCreateCredentials(
     credentials.merchants.push(newMerchant(credentials.merchants.length));
     changed = true;
   }
+  // Certificate mode came later: data dirs from before get their certificates now.
+  if (!credentials.gateway.alipayCertificates) {
+    credentials.gateway.alipayCertificates = await alipayCertificates(credentials.gateway.alipay.publicKey);
+    changed = true;
+  }
+  for (const m of credentials.merchants) {
+    if (!m.alipay.appCertificate) {
+      m.alipay.appCertificate = await issueUnderRoot(
+        credentials.gateway.alipayCertificates.rootPrivateKey,
+        m.alipay.appPublicKey,
+        `CN=${m.alipay.appId}, OU=paykit sandbox (test only), O=${m.name}, C=CN`,
+      );
+      changed = true;
+    }
+  }
   if (changed) writeFileAtomic(file, JSON.stringify(credentials, null, 2));
   return credentials;
 }
@@ -193,6 +266,12 @@ export function merchantConfig(credentials: SandboxCredentials, baseUrl: string)
         sellerId: m.alipay.sellerId,
         privateKey: m.alipay.appPrivateKey,
         alipayPublicKey: gateway.alipay.publicKey,
+        /** Certificate mode instead of alipayPublicKey. */
+        certificates: {
+          appCertContent: m.alipay.appCertificate,
+          alipayPublicCertContent: gateway.alipayCertificates?.publicKeyCertificate,
+          alipayRootCertContent: gateway.alipayCertificates?.rootCertificate,
+        },
       },
     })),
   };

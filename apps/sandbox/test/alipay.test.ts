@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { AlipaySdk } from "alipay-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RETRY_SCHEDULE_MS } from "../src/index";
-import { notifyEndpoint, sandbox, until } from "./support";
+import { type MerchantConfig, notifyEndpoint, sandbox, until } from "./support";
 
 // The merchant's side here is the official alipay-sdk: an implementation of the protocol independent of the
 // sandbox's. Its timestamp follows the process's TZ, so every call passes Beijing time explicitly.
@@ -382,5 +382,52 @@ describe("Alipay notification delivery", () => {
     const verdicts = mine.map((p) => sdk.checkNotifySignV2(p));
     expect(verdicts.filter(Boolean)).toHaveLength(2); // the original, and the amount copy (signed, wrong amount)
     expect(mine.filter((p) => p.total_amount === "9.81")).toHaveLength(1);
+  });
+});
+
+describe("Alipay certificate mode", () => {
+  const certSdk = (overrides: Partial<MerchantConfig["alipay"]["certificates"]> = {}) => {
+    const m = sb.merchant.alipay;
+    return new AlipaySdk({
+      appId: m.appId,
+      privateKey: m.privateKey,
+      gateway: m.gateway,
+      keyType: "PKCS8",
+      camelcase: false,
+      ...m.certificates,
+      ...overrides,
+    });
+  };
+
+  it("accepts requests carrying the app and root certificate SNs that alipay-sdk computes, and answers with alipay_cert_sn", async () => {
+    const sdk2 = certSdk();
+    const r = (await sdk2.exec(
+      "alipay.trade.precreate",
+      {
+        timestamp: beijingNow(),
+        bizContent: { out_trade_no: `CERT${Date.now()}`, total_amount: "1.00", subject: "x" },
+      },
+      { validateSign: true },
+    )) as Answer;
+    expect(r).toMatchObject({ code: "10000" });
+    const res = await fetch(
+      sdk2.pageExecute("alipay.trade.query", "GET", {
+        timestamp: beijingNow(),
+        bizContent: { out_trade_no: "A1" },
+      }),
+    );
+    const body = JSON.parse(await res.text()) as { alipay_cert_sn?: string };
+    expect(body.alipay_cert_sn).toBe((sdk2.config as { alipayCertSn?: string }).alipayCertSn);
+  });
+
+  it("refuses a request naming another root certificate", async () => {
+    const wrongRoot = certSdk({
+      alipayRootCertContent: sb.merchant.alipay.certificates.alipayPublicCertContent,
+    });
+    const r = (await wrongRoot.exec("alipay.trade.precreate", {
+      timestamp: beijingNow(),
+      bizContent: { out_trade_no: `CERT${Date.now()}`, total_amount: "1.00", subject: "x" },
+    })) as Answer;
+    expect(r).toMatchObject({ code: "40002", sub_code: "isv.invalid-alipay-root-cert-sn" });
   });
 });

@@ -42,7 +42,14 @@ export interface MerchantConfig {
     publicKey: string;
     publicKeyId: string;
   };
-  alipay: { gateway: string; appId: string; sellerId: string; privateKey: string; alipayPublicKey: string };
+  alipay: {
+    gateway: string;
+    appId: string;
+    sellerId: string;
+    privateKey: string;
+    alipayPublicKey: string;
+    certificates: { appCertContent: string; alipayPublicCertContent: string; alipayRootCertContent: string };
+  };
 }
 export interface MerchantConfigFile {
   sandboxUrl: string;

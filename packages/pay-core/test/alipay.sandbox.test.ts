@@ -261,3 +261,24 @@ describe("alipay notifications from the sandbox", () => {
     },
   );
 });
+
+describe("alipay certificate mode", () => {
+  it("creates and queries with the app, Alipay and root certificates instead of the public key, and verifies notifications", async () => {
+    const { alipayPublicKey: _key, certificates, ...rest } = env.merchant.alipay;
+    const certMode = new AlipayAdapter({ ...rest, ...certificates });
+    const out_trade_no = no("CM");
+    const r = await pay(
+      { context: { platform: "mp-alipay" }, data: { out_trade_no, openid: "2088000000000003" } },
+      certMode,
+    );
+    expect(r.orderInfo).toMatch(/^\d{28}$/);
+    expect(unwrap(await certMode.queryPayment({ out_trade_no }), "alipay").state).toBe("unpaid");
+    await env.control("pay", { provider: "alipay", out_trade_no });
+    const arrival = await until("the notification", () =>
+      arrivals.find((a) => a.event?.kind === "paid" && a.event.out_trade_no === out_trade_no),
+    );
+    await expect(
+      certMode.parseNotification({ rawBody: arrival.arrival.rawBody, headers: {} }),
+    ).resolves.toMatchObject({ kind: "paid", total_fee: 980 });
+  });
+});

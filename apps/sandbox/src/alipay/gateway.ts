@@ -3,7 +3,15 @@ import type { SandboxContext } from "../context";
 import { header, json, type Router, type SandboxRequest, type SandboxResponse } from "../http";
 import type { Delivery, Tamper } from "../notify";
 import { alipayTime, parseAlipayTime } from "../time";
-import { parseYuan, rsa2Sign, rsa2Verify, signContent, toYuan } from "./protocol";
+import {
+  certificateSn,
+  parseYuan,
+  rootCertificateSn,
+  rsa2Sign,
+  rsa2Verify,
+  signContent,
+  toYuan,
+} from "./protocol";
 
 /**
  * Alipay's OpenAPI gateway (`/gateway.do`), the gateway's side: precreate, create, query, close, refund,
@@ -129,6 +137,7 @@ export class AlipayGateway {
       throw invalid("charset", "字符集无效，应为utf-8");
     if (params.format && params.format.toUpperCase() !== "JSON")
       throw invalid("format", "格式无效，应为JSON");
+    this.checkCertificateSns(params);
     const content = signContent(params, ["sign"]);
     const known = this.ctx.byAlipayAppId.get(params.app_id);
     if (!known || !rsa2Verify(known.publicKey, content, params.sign)) {
@@ -138,6 +147,22 @@ export class AlipayGateway {
       );
     }
     return params.app_id;
+  }
+
+  /** Certificate mode: the request names the app's certificate and the root by their SNs, which must be ours. */
+  private checkCertificateSns(params: Record<string, string>): void {
+    if (!params.app_cert_sn && !params.alipay_root_cert_sn) return;
+    const appCert = this.ctx.byAlipayAppId.get(params.app_id ?? "")?.merchant.alipay.appCertificate;
+    const root = this.ctx.credentials.gateway.alipayCertificates?.rootCertificate;
+    if (!params.app_cert_sn) throw missing("app-cert-sn", "缺少应用公钥证书序列号app_cert_sn");
+    if (!params.alipay_root_cert_sn)
+      throw missing("alipay-root-cert-sn", "缺少支付宝根证书序列号alipay_root_cert_sn");
+    if (!appCert || certificateSn(appCert) !== params.app_cert_sn) {
+      throw invalid("app-cert-sn", "应用公钥证书序列号不匹配，请检查应用公钥证书");
+    }
+    if (!root || rootCertificateSn(root) !== params.alipay_root_cert_sn) {
+      throw invalid("alipay-root-cert-sn", "支付宝根证书序列号不匹配，请检查支付宝根证书");
+    }
   }
 
   private async gateway(req: SandboxRequest): Promise<SandboxResponse> {
@@ -164,11 +189,16 @@ export class AlipayGateway {
         return this.redirectPay(method, appId, params, biz);
       }
       const answer = this.call(method as Method, appId, params, biz);
-      return this.respond(key, { code: "10000", msg: "Success", ...answer });
+      return this.respond(key, { code: "10000", msg: "Success", ...answer }, true, this.certSn(params));
     } catch (error) {
       if (!(error instanceof AliError)) throw error;
       // The gateway checks app_id before it can sign: that answer comes unsigned.
-      return this.respond(key, this.errorBody(error), error.subCode !== "isv.invalid-app-id");
+      return this.respond(
+        key,
+        this.errorBody(error),
+        error.subCode !== "isv.invalid-app-id",
+        this.certSn(params),
+      );
     }
   }
 
@@ -176,15 +206,25 @@ export class AlipayGateway {
     return { code: e.code, msg: e.msg, sub_code: e.subCode, sub_msg: e.subMsg };
   }
 
-  /** `{"<key>":<json>,"sign":"..."}`, the signature over the exact `<json>` text sent (Alipay's content type). */
-  private respond(key: string, value: unknown, signed = true): SandboxResponse {
+  /**
+   * `{"<key>":<json>,"sign":"..."}`, the signature over the exact `<json>` text sent (Alipay's content type); in
+   * certificate mode also `alipay_cert_sn`, the SN of the certificate whose key signed it.
+   */
+  private respond(key: string, value: unknown, signed = true, alipayCertSn?: string): SandboxResponse {
     const text = JSON.stringify(value);
+    const certSn = alipayCertSn ? `,"alipay_cert_sn":"${alipayCertSn}"` : "";
     const sign = signed ? `,"sign":"${rsa2Sign(this.ctx.keys.alipay, text)}"` : "";
     return {
       status: 200,
       headers: { "Content-Type": "text/html;charset=utf-8" },
-      body: `{"${key}":${text}${sign}}`,
+      body: `{"${key}":${text}${certSn}${sign}}`,
     };
+  }
+
+  /** The Alipay public key certificate's SN, for answers to requests made in certificate mode. */
+  private certSn(params: Record<string, string>): string | undefined {
+    const cert = this.ctx.credentials.gateway.alipayCertificates?.publicKeyCertificate;
+    return params.app_cert_sn && cert ? certificateSn(cert) : undefined;
   }
 
   private call(method: Method, appId: string, params: Record<string, string>, biz: Record<string, unknown>) {

@@ -1,4 +1,4 @@
-import { createSign, createVerify, type KeyObject } from "node:crypto";
+import { createHash, createSign, createVerify, type KeyObject, X509Certificate } from "node:crypto";
 
 /**
  * The gateway's side of Alipay's RSA2 signatures, written from Alipay's documentation (not shared with
@@ -39,3 +39,26 @@ export function parseYuan(value: unknown): number | undefined {
 
 /** Fen as Alipay's yuan string: 1 -> "0.01", 980 -> "9.80". */
 export const toYuan = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`;
+
+/**
+ * A certificate's SN in Alipay's certificate mode: md5 of the issuer's distinguished name (RDNs from last to first,
+ * `key=value` joined by `,`) followed by the serial number in decimal. A root file's SN joins its RSA
+ * certificates' SNs with `_`.
+ * @see https://opendocs.alipay.com/common/056zub (certificate mode)
+ */
+export function certificateSn(pem: string): string {
+  const cert = new X509Certificate(pem);
+  const issuer = cert.issuer.split("\n").reverse().join(",");
+  const decimal = BigInt(`0x${cert.serialNumber}`).toString(10);
+  return createHash("md5")
+    .update(issuer + decimal, "utf8")
+    .digest("hex");
+}
+
+export function rootCertificateSn(pemFile: string): string {
+  const pems = pemFile.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return pems
+    .filter((p) => new X509Certificate(p).publicKey.asymmetricKeyType === "rsa")
+    .map(certificateSn)
+    .join("_");
+}
