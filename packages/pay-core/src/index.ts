@@ -13,4 +13,7 @@ export { type AlipayConfig, type AlipayConfigInput, alipayConfigSchema } from ".
 export { WxpayAdapter } from "./providers/wxpay/adapter";
 export { type WxpayConfig, type WxpayConfigInput, wxpayConfigSchema } from "./providers/wxpay/config";
 export { qrcodeDataUrl } from "./qrcode";
+export { type Database, type DatabaseOptions, type Db, openDatabase } from "./store/db";
+export { type OpenedOrder, type OrderRow, OrderStore, type RefundRow } from "./store/orders";
+export { ORDER_STATUS, type OrderStatus } from "./store/schema";
 export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";

@@ -1,0 +1,338 @@
+import { and, asc, eq, inArray, isNotNull, lte, ne, sql } from "drizzle-orm";
+import type { PaymentPlan } from "../contract/input";
+import { PayKitError } from "../errors";
+import type { Db } from "./db";
+import { notifications, ORDER_STATUS, type OrderRow, orders, type RefundRow, refunds } from "./schema";
+
+export type { OrderRow, RefundRow };
+
+/** How the order a create asked for relates to what the store holds. */
+export type OpenedOrder = { order: OrderRow; created: boolean };
+
+const refusalFor = (order: OrderRow): PayKitError | undefined => {
+  switch (order.status) {
+    case ORDER_STATUS.PAID:
+      return new PayKitError(
+        "ORDER_PAID",
+        `order ${order.out_trade_no} is already paid; use a new out_trade_no for a new payment`,
+      );
+    case ORDER_STATUS.PARTLY_REFUNDED:
+    case ORDER_STATUS.REFUNDED:
+      return new PayKitError(
+        "ORDER_REFUNDED",
+        `order ${order.out_trade_no} was paid and refunded; use a new out_trade_no`,
+      );
+    case ORDER_STATUS.CLOSED:
+      return new PayKitError("ORDER_CLOSED", `order ${order.out_trade_no} is closed; use a new out_trade_no`);
+    default:
+      return undefined;
+  }
+};
+
+/**
+ * The orders, their refunds and the notification log. Every state change is a conditional update on the
+ * current state, so concurrent requests and several api instances on one PostgreSQL cannot apply one twice.
+ */
+export class OrderStore {
+  constructor(readonly db: Db) {}
+
+  async find(pid: string, outTradeNo: string): Promise<OrderRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(orders)
+      .where(and(eq(orders.pid, pid), eq(orders.out_trade_no, outTradeNo)));
+    return row;
+  }
+
+  /**
+   * A new out_trade_no makes an order; an unpaid one is reused (its provider and pay type may change); a paid,
+   * refunded or closed one, or the same out_trade_no with another total_fee, is refused. Two concurrent calls for
+   * one out_trade_no make one order (the unique index decides).
+   */
+  async open(pid: string, plan: PaymentPlan): Promise<OpenedOrder> {
+    const d = plan.data;
+    const [inserted] = await this.db
+      .insert(orders)
+      .values({
+        pid,
+        out_trade_no: d.out_trade_no,
+        provider: plan.provider,
+        pay_type: plan.pay_type,
+        platform: plan.platform,
+        total_fee: d.total_fee,
+        subject: d.subject,
+        type: d.type,
+        custom: d.custom,
+        user_id: d.user_id ?? null,
+        nickname: d.nickname ?? null,
+        openid: d.openid ?? null,
+        client_ip: plan.client.clientIP ?? null,
+        time_expire: d.time_expire !== undefined ? new Date(d.time_expire) : null,
+      })
+      .onConflictDoNothing({ target: [orders.pid, orders.out_trade_no] })
+      .returning();
+    if (inserted) return { order: inserted, created: true };
+    const existing = await this.find(pid, d.out_trade_no);
+    if (!existing) throw new PayKitError("INTERNAL", "order vanished between insert and read");
+    const refusal = refusalFor(existing);
+    if (refusal) throw refusal;
+    if (existing.total_fee !== d.total_fee) {
+      throw new PayKitError(
+        "AMOUNT_MISMATCH",
+        `order ${d.out_trade_no} exists with total_fee ${existing.total_fee}, not ${d.total_fee}: an order's amount never changes; use a new out_trade_no`,
+      );
+    }
+    return { order: existing, created: false };
+  }
+
+  /** Records what the gateway gave for an order (its reference, pay type), and when to check on it. */
+  async recordCreated(
+    id: number,
+    fields: {
+      provider: string;
+      pay_type: string;
+      platform: string;
+      gateway_reference: string | null;
+      next_check_at: Date;
+    },
+  ): Promise<void> {
+    await this.db
+      .update(orders)
+      .set({ ...fields, update_date: new Date() })
+      .where(and(eq(orders.id, id), eq(orders.status, ORDER_STATUS.UNPAID)));
+  }
+
+  /**
+   * Marks an order paid: status 0 (or -1: the gateway took the money before a close reached it) to 1, once.
+   * Returns the row when this call made the change, undefined when it was already paid.
+   */
+  async markPaid(
+    pid: string,
+    outTradeNo: string,
+    paid: { provider: string; transaction_id: string; paid_at: Date; notified: boolean; raw: unknown },
+  ): Promise<OrderRow | undefined> {
+    const now = new Date();
+    const [row] = await this.db
+      .update(orders)
+      .set({
+        status: ORDER_STATUS.PAID,
+        provider: paid.provider,
+        transaction_id: paid.transaction_id,
+        pay_date: paid.paid_at,
+        ...(paid.notified ? { notify_date: now } : {}),
+        original_data: paid.raw,
+        update_date: now,
+        next_check_at: now,
+      })
+      .where(
+        and(
+          eq(orders.pid, pid),
+          eq(orders.out_trade_no, outTradeNo),
+          inArray(orders.status, [ORDER_STATUS.UNPAID, ORDER_STATUS.CLOSED]),
+        ),
+      )
+      .returning();
+    return row;
+  }
+
+  /** Closes an unpaid order (0 to -1). Returns whether this call closed it. */
+  async markClosed(pid: string, outTradeNo: string): Promise<boolean> {
+    const now = new Date();
+    const rows = await this.db
+      .update(orders)
+      .set({ status: ORDER_STATUS.CLOSED, cancel_date: now, update_date: now, next_check_at: null })
+      .where(
+        and(eq(orders.pid, pid), eq(orders.out_trade_no, outTradeNo), eq(orders.status, ORDER_STATUS.UNPAID)),
+      )
+      .returning({ id: orders.id });
+    return rows.length > 0;
+  }
+
+  /**
+   * Runs the merchant's handler for a paid order at most once to success: inside one transaction that locks the
+   * order (`FOR UPDATE SKIP LOCKED`: a concurrent delivery finds it busy and leaves it), calls the handler with
+   * that transaction, and records user_order_success in the same commit. A handler that throws (or returns false)
+   * rolls back its own writes; the attempt and the error are recorded for the next delivery or the sweeper.
+   */
+  async runHandler(
+    id: number,
+    handler: (order: OrderRow, tx: Db) => Promise<boolean | undefined>,
+  ): Promise<"succeeded" | "failed" | "busy" | "done"> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const [order] = await tx
+          .select()
+          .from(orders)
+          .where(
+            and(
+              eq(orders.id, id),
+              ne(orders.status, ORDER_STATUS.UNPAID),
+              ne(orders.status, ORDER_STATUS.CLOSED),
+            ),
+          )
+          .for("update", { skipLocked: true });
+        if (!order) {
+          const [state] = await tx
+            .select({ done: orders.user_order_success })
+            .from(orders)
+            .where(eq(orders.id, id));
+          return state?.done ? "done" : "busy";
+        }
+        if (order.user_order_success) return "done";
+        const ok = await handler(order, tx as unknown as Db);
+        if (ok === false) throw new HandlerDeclined();
+        await tx
+          .update(orders)
+          .set({
+            user_order_success: true,
+            handler_attempts: sql`${orders.handler_attempts} + 1`,
+            handler_error: null,
+            next_check_at: null,
+            update_date: new Date(),
+          })
+          .where(eq(orders.id, id));
+        return "succeeded";
+      });
+    } catch (error) {
+      await this.db
+        .update(orders)
+        .set({
+          handler_attempts: sql`${orders.handler_attempts} + 1`,
+          handler_error:
+            error instanceof HandlerDeclined
+              ? "the handler returned false"
+              : String(error instanceof Error ? error.message : error).slice(0, 500),
+          update_date: new Date(),
+        })
+        .where(eq(orders.id, id));
+      return "failed";
+    }
+  }
+
+  /** Sets when the sweeper should next look at an order (null: never). */
+  async scheduleCheck(id: number, at: Date | null): Promise<void> {
+    await this.db.update(orders).set({ next_check_at: at }).where(eq(orders.id, id));
+  }
+
+  /**
+   * Claims up to `limit` orders due for a check, for `leaseMs`: their next_check_at moves past the lease in the
+   * same transaction that found them (`FOR UPDATE SKIP LOCKED`), so instances sweeping together never take the same
+   * order, and a crash only delays it.
+   */
+  async claimDue(limit: number, leaseMs: number, now = new Date()): Promise<OrderRow[]> {
+    return this.db.transaction(async (tx) => {
+      const due = await tx
+        .select()
+        .from(orders)
+        .where(and(isNotNull(orders.next_check_at), lte(orders.next_check_at, now)))
+        .orderBy(asc(orders.next_check_at))
+        .limit(limit)
+        .for("update", { skipLocked: true });
+      if (due.length === 0) return [];
+      await tx
+        .update(orders)
+        .set({ next_check_at: new Date(now.getTime() + leaseMs) })
+        .where(
+          inArray(
+            orders.id,
+            due.map((o) => o.id),
+          ),
+        );
+      return due;
+    });
+  }
+
+  // --- refunds ------------------------------------------------------------------------------------------------
+
+  async refundsOf(pid: string, outTradeNo: string): Promise<RefundRow[]> {
+    return this.db
+      .select()
+      .from(refunds)
+      .where(and(eq(refunds.pid, pid), eq(refunds.out_trade_no, outTradeNo)))
+      .orderBy(asc(refunds.id));
+  }
+
+  async findRefund(pid: string, outRefundNo: string): Promise<RefundRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(refunds)
+      .where(and(eq(refunds.pid, pid), eq(refunds.out_refund_no, outRefundNo)));
+    return row;
+  }
+
+  /**
+   * Records a refund about to be asked for, as `unknown` until the gateway answers. Returns undefined when a
+   * refund with this number exists already (the caller retries that one).
+   */
+  async openRefund(
+    pid: string,
+    r: { out_trade_no: string; out_refund_no: string; refund_fee: number; reason?: string | undefined },
+  ) {
+    const [row] = await this.db
+      .insert(refunds)
+      .values({ pid, ...r, reason: r.reason ?? null, status: "unknown" })
+      .onConflictDoNothing({ target: [refunds.pid, refunds.out_refund_no] })
+      .returning();
+    return row;
+  }
+
+  /**
+   * Moves a refund to the gateway's state. When it becomes `succeeded`, the order's refund_fee grows by it and its
+   * status becomes 2 or 3, in the same transaction and only once (the refund row's own state is the guard).
+   */
+  async updateRefund(
+    pid: string,
+    outRefundNo: string,
+    update: { status: string; refund_id?: string | undefined; raw?: unknown; at?: Date | undefined },
+  ): Promise<"applied" | "updated" | "unchanged"> {
+    return this.db.transaction(async (tx) => {
+      const now = new Date();
+      const [refund] = await tx
+        .update(refunds)
+        .set({
+          status: update.status,
+          ...(update.refund_id ? { refund_id: update.refund_id } : {}),
+          ...(update.raw !== undefined ? { original_data: update.raw } : {}),
+          ...(update.status === "succeeded" ? { success_date: update.at ?? now } : {}),
+          update_date: now,
+        })
+        .where(
+          and(eq(refunds.pid, pid), eq(refunds.out_refund_no, outRefundNo), ne(refunds.status, "succeeded")),
+        )
+        .returning();
+      if (!refund) return "unchanged";
+      if (update.status !== "succeeded") return "updated";
+      await tx
+        .update(orders)
+        .set({
+          refund_fee: sql`${orders.refund_fee} + ${refund.refund_fee}`,
+          status: sql`case when ${orders.refund_fee} + ${refund.refund_fee} >= ${orders.total_fee} then ${sql.raw(String(ORDER_STATUS.REFUNDED))} else ${sql.raw(String(ORDER_STATUS.PARTLY_REFUNDED))} end`,
+          update_date: now,
+        })
+        .where(and(eq(orders.pid, pid), eq(orders.out_trade_no, refund.out_trade_no)));
+      return "applied";
+    });
+  }
+
+  // --- the notification log ----------------------------------------------------------------------------------
+
+  async logNotification(entry: {
+    pid: string;
+    provider: string;
+    out_trade_no?: string | undefined;
+    kind?: string | undefined;
+    outcome: string;
+    detail?: string | undefined;
+  }) {
+    await this.db.insert(notifications).values({
+      pid: entry.pid,
+      provider: entry.provider,
+      out_trade_no: entry.out_trade_no ?? null,
+      kind: entry.kind ?? null,
+      outcome: entry.outcome,
+      detail: entry.detail?.slice(0, 500) ?? null,
+    });
+  }
+}
+
+class HandlerDeclined extends Error {}

@@ -1,0 +1,173 @@
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planPayment } from "../src/contract/input";
+import { OrderStore } from "../src/store/orders";
+import { ORDER_STATUS } from "../src/store/schema";
+import { testDatabase } from "./db";
+
+let database: Awaited<ReturnType<typeof testDatabase>>;
+let store: OrderStore;
+
+beforeAll(async () => {
+  database = await testDatabase();
+  store = new OrderStore(database.db);
+  await database.db.execute(
+    sql`create table merchant_ledger (out_trade_no text primary key, credited bigint not null)`,
+  );
+});
+afterAll(async () => {
+  await database.close();
+});
+
+let seq = 0;
+const no = () => `ST${Date.now()}${seq++}`;
+const plan = (out_trade_no: string, total_fee = 980, provider = "wxpay") =>
+  planPayment({
+    context: { platform: "pc" },
+    provider,
+    data: { out_trade_no, total_fee, subject: "Oolong tea", type: "goods", custom: { sku: "oolong" } },
+  });
+const paid = {
+  provider: "wxpay",
+  transaction_id: "4200000000000000000000000001",
+  paid_at: new Date(),
+  notified: true,
+  raw: { ok: 1 },
+};
+
+describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"})`, () => {
+  it("makes an order for a new out_trade_no and reuses an unpaid one, even for another provider", async () => {
+    const out = no();
+    const first = await store.open("default", plan(out));
+    expect(first).toMatchObject({
+      created: true,
+      order: { status: 0, total_fee: 980, custom: { sku: "oolong" } },
+    });
+    const again = await store.open("default", plan(out, 980, "alipay"));
+    expect(again).toMatchObject({ created: false, order: { id: first.order.id } });
+  });
+
+  it("refuses the same out_trade_no with another amount, and a paid, refunded or closed order", async () => {
+    const out = no();
+    await store.open("default", plan(out));
+    await expect(store.open("default", plan(out, 990))).rejects.toMatchObject({ code: "AMOUNT_MISMATCH" });
+    await store.markPaid("default", out, paid);
+    await expect(store.open("default", plan(out))).rejects.toMatchObject({ code: "ORDER_PAID" });
+    const closed = no();
+    await store.open("default", plan(closed));
+    expect(await store.markClosed("default", closed)).toBe(true);
+    await expect(store.open("default", plan(closed))).rejects.toMatchObject({ code: "ORDER_CLOSED" });
+  });
+
+  it("keeps merchants apart: one out_trade_no per pid", async () => {
+    const out = no();
+    await store.open("default", plan(out));
+    expect((await store.open("merchant2", plan(out, 5))).created).toBe(true);
+  });
+
+  it("makes one order from 20 concurrent creates of one out_trade_no", async () => {
+    const out = no();
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.open("default", plan(out))));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.order.id)).size).toBe(1);
+  });
+
+  it("pays an order once under 50 concurrent attempts", async () => {
+    const out = no();
+    await store.open("default", plan(out));
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.markPaid("default", out, paid)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await store.find("default", out)).toMatchObject({
+      status: ORDER_STATUS.PAID,
+      transaction_id: paid.transaction_id,
+    });
+  });
+
+  it("runs the handler once under 50 concurrent runs, its writes committed with user_order_success", async () => {
+    const out = no();
+    const { order } = await store.open("default", plan(out));
+    await store.markPaid("default", out, paid);
+    let runs = 0;
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        store.runHandler(order.id, async (o, tx) => {
+          runs++;
+          await tx.execute(sql`insert into merchant_ledger values (${o.out_trade_no}, ${o.total_fee})`);
+          return true;
+        }),
+      ),
+    );
+    expect(runs).toBe(1);
+    expect(outcomes.filter((o) => o === "succeeded")).toHaveLength(1);
+    expect(await store.find("default", out)).toMatchObject({ user_order_success: true, handler_attempts: 1 });
+  });
+
+  it("rolls back a failing handler's writes, records the error, and succeeds on the next run, then never again", async () => {
+    const out = no();
+    const { order } = await store.open("default", plan(out));
+    await store.markPaid("default", out, paid);
+    let runs = 0;
+    const handler = async (o: { out_trade_no: string; total_fee: number }, tx: typeof database.db) => {
+      runs++;
+      await tx.execute(sql`insert into merchant_ledger values (${o.out_trade_no}, ${o.total_fee})`);
+      if (runs === 1) throw new Error("warehouse offline");
+      return true;
+    };
+    expect(await store.runHandler(order.id, handler)).toBe("failed");
+    const ledger = async () =>
+      (await database.db.execute(sql`select * from merchant_ledger where out_trade_no = ${out}`)).rows;
+    expect(await ledger()).toHaveLength(0);
+    expect(await store.find("default", out)).toMatchObject({
+      user_order_success: false,
+      handler_attempts: 1,
+      handler_error: "warehouse offline",
+    });
+    expect(await store.runHandler(order.id, handler)).toBe("succeeded");
+    expect(await store.runHandler(order.id, handler)).toBe("done");
+    expect(runs).toBe(2);
+    expect(await ledger()).toHaveLength(1);
+  });
+
+  it("applies a refund to its order once, and marks the order refunded when all of it is", async () => {
+    const out = no();
+    await store.open("default", plan(out));
+    await store.markPaid("default", out, paid);
+    await store.openRefund("default", { out_trade_no: out, out_refund_no: `${out}-1`, refund_fee: 300 });
+    expect(
+      await store.openRefund("default", { out_trade_no: out, out_refund_no: `${out}-1`, refund_fee: 300 }),
+    ).toBeUndefined();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => store.updateRefund("default", `${out}-1`, { status: "succeeded" })),
+    );
+    expect(results.filter((r) => r === "applied")).toHaveLength(1);
+    expect(await store.find("default", out)).toMatchObject({
+      status: ORDER_STATUS.PARTLY_REFUNDED,
+      refund_fee: 300,
+    });
+    await store.openRefund("default", { out_trade_no: out, out_refund_no: `${out}-2`, refund_fee: 680 });
+    await store.updateRefund("default", `${out}-2`, { status: "succeeded" });
+    expect(await store.find("default", out)).toMatchObject({
+      status: ORDER_STATUS.REFUNDED,
+      refund_fee: 980,
+    });
+  });
+
+  it("hands each due order to one sweeper only", async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { order } = await store.open("default", plan(no()));
+      await store.scheduleCheck(order.id, new Date(Date.now() - 1000));
+      ids.push(order.id);
+    }
+    const [a, b, c] = await Promise.all([
+      store.claimDue(100, 60_000),
+      store.claimDue(100, 60_000),
+      store.claimDue(100, 60_000),
+    ]);
+    const claimed = [...(a ?? []), ...(b ?? []), ...(c ?? [])]
+      .map((o) => o.id)
+      .filter((id) => ids.includes(id));
+    expect(claimed.sort()).toEqual([...ids].sort());
+    expect(await store.claimDue(100, 60_000)).toEqual([]);
+  });
+});
