@@ -115,7 +115,11 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
     };
     expect(await store.runHandler(order.id, handler)).toBe("failed");
     const ledger = async () =>
-      (await database.db.execute(sql`select * from merchant_ledger where out_trade_no = ${out}`)).rows;
+      (
+        (await database.db.execute(
+          sql`select * from merchant_ledger where out_trade_no = ${out}`,
+        )) as unknown as { rows: unknown[] }
+      ).rows;
     expect(await ledger()).toHaveLength(0);
     expect(await store.find("default", out)).toMatchObject({
       user_order_success: false,
