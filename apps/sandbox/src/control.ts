@@ -42,11 +42,13 @@ export class ControlApi {
           }),
         }),
       )
-      .on("POST", "/sandbox/control/deliveries/:id/resend", (_req, p) => this.copy(p.id ?? "", 1))
+      .on("POST", "/sandbox/control/deliveries/:id/resend", (req, p) =>
+        this.copy(p.id ?? "", 1, this.url(req)),
+      )
       .on("POST", "/sandbox/control/deliveries/:id/duplicate", (req, p) => {
         const count = Number(body(req).count ?? 1);
         return Number.isInteger(count) && count >= 1 && count <= 1000
-          ? this.copy(p.id ?? "", count)
+          ? this.copy(p.id ?? "", count, this.url(req))
           : json(400, { code: "INVALID", message: "count must be an integer from 1 to 1000" });
       })
       .on("POST", "/sandbox/control/deliveries/:id/tamper", (req, p) => {
@@ -60,7 +62,7 @@ export class ControlApi {
             message: `tamper must be one of ${allowed.join(", ")} for ${original.provider}`,
           });
         }
-        return json(200, { delivery: this.ctx.notifier.copy(original.id, tamper) });
+        return json(200, { delivery: this.ctx.notifier.copy(original.id, tamper, this.url(req)) });
       })
       .on("POST", "/sandbox/control/wechat/sign-mode", (req) => {
         const mode = body(req).mode;
@@ -120,9 +122,15 @@ export class ControlApi {
     return json(200, { trade: found.trade });
   }
 
-  private copy(id: string, count: number): SandboxResponse {
+  private copy(id: string, count: number, url?: string): SandboxResponse {
     if (!this.ctx.notifier.get(id)) return json(404, { code: "NOT_FOUND", message: "no such delivery" });
-    const deliveries = Array.from({ length: count }, () => this.ctx.notifier.copy(id));
+    const deliveries = Array.from({ length: count }, () => this.ctx.notifier.copy(id, undefined, url));
     return json(200, { deliveries });
+  }
+
+  /** An optional `url` in the body: send the copy there instead of the original's notify_url. */
+  private url(req: SandboxRequest): string | undefined {
+    const url = str(body(req).url);
+    return url && /^https?:\/\//.test(url) ? url : undefined;
   }
 }

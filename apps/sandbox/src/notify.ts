@@ -116,14 +116,15 @@ export class Notifier {
     return delivery;
   }
 
-  /** A one-off copy of a delivery (a resend, a duplicate, or a tampered copy). */
-  copy(id: string, tamper?: Tamper): Delivery | undefined {
+  /** A one-off copy of a delivery (a resend, a duplicate, or a tampered copy), optionally to another URL. */
+  copy(id: string, tamper?: Tamper, url?: string): Delivery | undefined {
     const original = this.get(id);
     if (!original) return undefined;
     const { id: _id, attempts: _a, nextAt: _n, acknowledged: _ack, createdAt: _c, ...rest } = original;
     return this.enqueue({
       ...rest,
       retry: false,
+      ...(url ? { url } : {}),
       ...(tamper ? { tamper, ...this.options.tamper(original, tamper) } : {}),
     });
   }

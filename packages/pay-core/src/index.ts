@@ -13,6 +13,16 @@ export { type AlipayConfig, type AlipayConfigInput, alipayConfigSchema } from ".
 export { WxpayAdapter } from "./providers/wxpay/adapter";
 export { type WxpayConfig, type WxpayConfigInput, wxpayConfigSchema } from "./providers/wxpay/config";
 export { qrcodeDataUrl } from "./qrcode";
+export { type Merchant, type MerchantFile, MerchantRegistry, merchantFileSchema } from "./service/merchants";
+export {
+  type HandlerOrder,
+  type Logger,
+  type OrderView,
+  type PayHandler,
+  PaymentService,
+  type PaymentServiceOptions,
+  type RefundView,
+} from "./service/payments";
 export { type Database, type DatabaseOptions, type Db, openDatabase } from "./store/db";
 export { type OpenedOrder, type OrderRow, OrderStore, type RefundRow } from "./store/orders";
 export { ORDER_STATUS, type OrderStatus } from "./store/schema";

@@ -26,6 +26,8 @@ export async function startTestSandbox() {
 export interface Arrival {
   rawBody: string;
   headers: IncomingHttpHeaders;
+  /** The request path, e.g. /notify/wxpay/default. */
+  path: string;
 }
 
 /** A merchant's notify endpoint: hands each raw notification to `handle` and answers with what it returns. */
@@ -35,13 +37,18 @@ export async function notifyEndpoint(
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const reply = await handle({ rawBody: Buffer.concat(chunks).toString("utf8"), headers: req.headers });
+    const reply = await handle({
+      rawBody: Buffer.concat(chunks).toString("utf8"),
+      headers: req.headers,
+      path: req.url ?? "/",
+    });
     res.writeHead(reply.status, { "Content-Type": reply.contentType });
     res.end(reply.body);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify/wxpay`,
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

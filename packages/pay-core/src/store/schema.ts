@@ -47,7 +47,7 @@ export const orders = pgTable(
     client_ip: text("client_ip"),
     /** The gateway's own number once paid (WeChat transaction_id, Alipay trade_no). */
     transaction_id: text("transaction_id"),
-    /** What the gateway gave at creation (prepay_id, trade_no), kept to know the order exists there. */
+    /** What the gateway gave at creation (prepay_id, trade_no; else the pay type): set once the gateway may know the order. */
     gateway_reference: text("gateway_reference"),
     /** True once the merchant's handler for `type` has run to the end (vk-uni-pay's user_order_success). */
     user_order_success: boolean("user_order_success").notNull().default(false),

@@ -1,0 +1,71 @@
+import { z } from "zod";
+import type { PaymentAdapter } from "../adapter";
+import type { Provider } from "../contract/providers";
+import type { ResolveOptions } from "../contract/resolve";
+import { PayKitError } from "../errors";
+import { AlipayAdapter } from "../providers/alipay/adapter";
+import { WxpayAdapter } from "../providers/wxpay/adapter";
+
+/** One merchant (vk-uni-pay's `pid`): its adapters, built once from its configuration. */
+export interface Merchant {
+  pid: string;
+  name: string;
+  adapters: Partial<Record<Provider, PaymentAdapter>>;
+  resolve: ResolveOptions;
+}
+
+/**
+ * The merchant configuration file (what the sandbox writes as merchant-config.json; for production, the same shape
+ * with real credentials): `{ merchants: [{ pid, name, wxpay?, alipay? }] }`. Secrets stay on the server.
+ */
+export const merchantFileSchema = z.object({
+  merchants: z
+    .array(
+      z.object({
+        pid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+        name: z.string().default(""),
+        wxpay: z.record(z.string(), z.unknown()).optional(),
+        alipay: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .min(1),
+});
+
+export type MerchantFile = z.input<typeof merchantFileSchema>;
+
+/** The merchants an api serves, by pid. */
+export class MerchantRegistry {
+  private readonly byPid = new Map<string, Merchant>();
+
+  constructor(merchants: Merchant[]) {
+    for (const m of merchants) this.byPid.set(m.pid, m);
+  }
+
+  /** Builds every merchant's adapters from a configuration file's content; a bad configuration fails at start. */
+  static fromFile(content: unknown): MerchantRegistry {
+    const file = merchantFileSchema.parse(content);
+    return new MerchantRegistry(
+      file.merchants.map((m) => {
+        const adapters: Partial<Record<Provider, PaymentAdapter>> = {};
+        let resolve: ResolveOptions = {};
+        if (m.wxpay) adapters.wxpay = new WxpayAdapter(m.wxpay as never);
+        if (m.alipay) {
+          const alipay = new AlipayAdapter(m.alipay as never);
+          adapters.alipay = alipay;
+          resolve = alipay.resolveOptions;
+        }
+        return { pid: m.pid, name: m.name || m.pid, adapters, resolve };
+      }),
+    );
+  }
+
+  get(pid: string): Merchant {
+    const m = this.byPid.get(pid);
+    if (!m) throw new PayKitError("MERCHANT_UNKNOWN", `no merchant with pid ${pid}`);
+    return m;
+  }
+
+  get pids(): string[] {
+    return [...this.byPid.keys()];
+  }
+}

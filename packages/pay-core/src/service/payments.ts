@@ -1,0 +1,579 @@
+import type {
+  GatewayPayment,
+  GatewayRefund,
+  NotifyEvent,
+  NotifyReply,
+  Outcome,
+  PaymentAdapter,
+  RawNotification,
+} from "../adapter";
+import { planPayment } from "../contract/input";
+import type { PayType } from "../contract/pay-types";
+import type { Provider } from "../contract/providers";
+import type { CreatePaymentResult } from "../contract/result";
+import { PayKitError } from "../errors";
+import { paymentResult, planRefund, unwrap } from "../payment";
+import type { Db } from "../store/db";
+import { type OrderRow, OrderStore, type RefundRow } from "../store/orders";
+import { ORDER_STATUS } from "../store/schema";
+import type { Merchant, MerchantRegistry } from "./merchants";
+
+/** The order a handler receives: the stored order with `custom`'s keys spread in, as vk-uni-pay does. */
+export type HandlerOrder = OrderRow & Record<string, unknown>;
+
+/**
+ * A merchant's handler for one order `type` (like vk-uni-pay's pay-notify/<type>.js). It runs once per paid order,
+ * inside the transaction that records `user_order_success`: writes made through `db` commit with it, or not at all.
+ * Throwing (or returning false) has it run again on the gateway's next delivery or by the sweeper.
+ */
+export type PayHandler = (
+  order: HandlerOrder,
+  context: { db: Db; pid: string },
+) => Promise<boolean | undefined>;
+
+/** Structured logging, pino's shape; never give it secrets. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+export interface PaymentServiceOptions {
+  db: Db;
+  merchants: MerchantRegistry;
+  handlers: Record<string, PayHandler>;
+  /** Where a merchant's notifications for a provider are sent (the api's /notify route). */
+  notifyUrl: (pid: string, provider: Provider) => string;
+  log?: Logger;
+  /** When the sweeper first asks the gateway about an unpaid order. Default 60 s. */
+  firstCheckMs?: number;
+}
+
+/** An order as callers see it. */
+export interface OrderView {
+  out_trade_no: string;
+  pid: string;
+  status: number;
+  provider: string;
+  pay_type: string;
+  platform: string;
+  total_fee: number;
+  refund_fee: number;
+  subject: string;
+  type: string;
+  transaction_id: string | null;
+  user_order_success: boolean;
+  pay_date: Date | null;
+  create_date: Date;
+  time_expire: Date | null;
+}
+
+export interface RefundView {
+  out_trade_no: string;
+  out_refund_no: string;
+  refund_fee: number;
+  status: string;
+  refund_id: string | null;
+}
+
+const orderView = (o: OrderRow): OrderView => ({
+  out_trade_no: o.out_trade_no,
+  pid: o.pid,
+  status: o.status,
+  provider: o.provider,
+  pay_type: o.pay_type,
+  platform: o.platform,
+  total_fee: o.total_fee,
+  refund_fee: o.refund_fee,
+  subject: o.subject,
+  type: o.type,
+  transaction_id: o.transaction_id,
+  user_order_success: o.user_order_success,
+  pay_date: o.pay_date,
+  create_date: o.create_date,
+  time_expire: o.time_expire,
+});
+
+const refundView = (r: RefundRow): RefundView => ({
+  out_trade_no: r.out_trade_no,
+  out_refund_no: r.out_refund_no,
+  refund_fee: r.refund_fee,
+  status: r.status,
+  refund_id: r.refund_id,
+});
+
+/** Back-off for the sweeper: soon at first, then less often, at most hourly. */
+const backoff = (attempt: number) => Math.min(3600_000, 30_000 * 2 ** Math.min(attempt, 7));
+
+/**
+ * Payments with an order store: create, the notification pipeline, query, close, refund, and the sweeper that
+ * recovers lost notifications, reruns failed handlers and closes expired orders.
+ */
+export class PaymentService {
+  readonly store: OrderStore;
+  private readonly log: Logger;
+
+  constructor(private readonly options: PaymentServiceOptions) {
+    this.store = new OrderStore(options.db);
+    this.log = options.log ?? silent;
+  }
+
+  private adapter(merchant: Merchant, provider: string): PaymentAdapter {
+    const adapter = merchant.adapters[provider as Provider];
+    if (!adapter)
+      throw new PayKitError("CONFIG_INVALID", `merchant ${merchant.pid} has no ${provider} configuration`);
+    return adapter;
+  }
+
+  /**
+   * vk-uni-pay's createPayment with orders: validates (writing nothing on bad input), makes or reuses the order,
+   * asks the gateway, and returns what the client needs.
+   */
+  async create(input: unknown, pidOverride?: string): Promise<CreatePaymentResult> {
+    const requested = (input as { data?: { pid?: unknown } })?.data?.pid;
+    const pid = pidOverride ?? (typeof requested === "string" && requested ? requested : "default");
+    const merchant = this.options.merchants.get(pid);
+    const plan = planPayment(input, { resolve: merchant.resolve });
+    const adapter = this.adapter(merchant, plan.provider);
+    if (!adapter.payTypes.includes(plan.pay_type)) {
+      throw new PayKitError("CONFIG_INVALID", `merchant ${pid} cannot take ${plan.pay_type}`, {
+        provider: plan.provider,
+      });
+    }
+    const { order } = await this.store.open(pid, plan);
+    if (order.provider !== plan.provider && order.gateway_reference)
+      await this.releaseAtPreviousProvider(merchant, order);
+
+    const outcome = await adapter.createPayment(plan as typeof plan & { pay_type: PayType }, {
+      notifyUrl: this.options.notifyUrl(pid, plan.provider),
+    });
+    const firstCheck = new Date(Date.now() + (this.options.firstCheckMs ?? 60_000));
+    if (outcome.status === "unknown") {
+      await this.store.scheduleCheck(order.id, firstCheck);
+      this.log.warn(
+        { pid, out_trade_no: order.out_trade_no, reason: outcome.reason },
+        "create outcome unknown",
+      );
+    }
+    const created = unwrap(outcome, plan.provider);
+    await this.store.recordCreated(order.id, {
+      provider: plan.provider,
+      pay_type: plan.pay_type,
+      platform: plan.platform,
+      gateway_reference: created.gatewayReference ?? plan.pay_type,
+      next_check_at: firstCheck,
+    });
+    this.log.info({ pid, out_trade_no: order.out_trade_no, pay_type: plan.pay_type }, "payment created");
+    return paymentResult(plan, created);
+  }
+
+  /**
+   * Before an unpaid order moves to another provider, close it at the one it was created with, so the buyer cannot
+   * pay it twice. If the first provider says it is paid, the order is paid.
+   */
+  private async releaseAtPreviousProvider(merchant: Merchant, order: OrderRow): Promise<void> {
+    const previous = merchant.adapters[order.provider as Provider];
+    if (!previous) return;
+    const closing = await previous.closePayment({ out_trade_no: order.out_trade_no });
+    if (
+      closing.status === "succeeded" ||
+      (closing.status === "failed" && closing.error.code === "ORDER_NOT_FOUND")
+    )
+      return;
+    if (closing.status === "failed" && closing.error.code !== "ORDER_PAID") throw closing.error;
+    const paid = await this.reconcile(merchant, order);
+    if (paid)
+      throw new PayKitError("ORDER_PAID", `order ${order.out_trade_no} was paid with ${order.provider}`);
+    throw new PayKitError(
+      "GATEWAY_OUTCOME_UNKNOWN",
+      `could not close order ${order.out_trade_no} at ${order.provider}; try again`,
+    );
+  }
+
+  // --- notifications ----------------------------------------------------------------------------------------
+
+  /**
+   * The notification pipeline: verify (the adapter, from the raw body) -> the order exists and the amount is its
+   * total_fee -> status 0 -> 1 by a conditional update -> the handler for the order's type -> user_order_success.
+   * Duplicates change nothing and are acknowledged; a refused notification changes nothing and is not.
+   */
+  async notify(pid: string, provider: string, raw: RawNotification): Promise<NotifyReply> {
+    let merchant: Merchant;
+    let adapter: PaymentAdapter;
+    try {
+      merchant = this.options.merchants.get(pid);
+      adapter = this.adapter(merchant, provider);
+    } catch (error) {
+      await this.store.logNotification({
+        pid,
+        provider,
+        outcome: "refused",
+        detail: (error as Error).message,
+      });
+      return { status: 404, contentType: "text/plain", body: "unknown merchant or provider" };
+    }
+    let event: NotifyEvent;
+    try {
+      event = await adapter.parseNotification(raw);
+    } catch (error) {
+      const message = error instanceof PayKitError ? error.message : "unreadable notification";
+      await this.store.logNotification({ pid, provider, outcome: "refused", detail: message });
+      this.log.warn({ pid, provider, code: (error as PayKitError).code }, message);
+      return adapter.notificationReply(false);
+    }
+    const ok = await this.apply(merchant, event, true);
+    return adapter.notificationReply(ok);
+  }
+
+  /** Applies a verified event; returns whether the gateway may stop sending it. */
+  private async apply(merchant: Merchant, event: NotifyEvent, notified: boolean): Promise<boolean> {
+    const pid = merchant.pid;
+    const log = (outcome: string, detail?: string) =>
+      this.store.logNotification({
+        pid,
+        provider: event.provider,
+        out_trade_no: event.out_trade_no,
+        kind: event.kind,
+        outcome,
+        detail,
+      });
+    const order = await this.store.find(pid, event.out_trade_no);
+    if (!order) {
+      await log("refused", "no such order");
+      return false;
+    }
+    if (event.kind === "paid") {
+      const outcome = await this.applyPaid(order, { ...event }, notified);
+      await log(outcome.log, outcome.detail);
+      return outcome.ack;
+    }
+    if (event.kind === "refunded") {
+      const refund = await this.store.findRefund(pid, event.out_refund_no);
+      if (!refund) {
+        await log("refused", `no refund ${event.out_refund_no}`);
+        return false;
+      }
+      const result = await this.store.updateRefund(pid, event.out_refund_no, {
+        status: event.state,
+        refund_id: event.refund_id,
+        raw: event.raw,
+      });
+      await log(result === "unchanged" ? "duplicate" : "applied");
+      return true;
+    }
+    const closed = await this.store.markClosed(pid, event.out_trade_no);
+    await log(closed ? "applied" : "duplicate");
+    return true;
+  }
+
+  /** The one path by which an order becomes paid, from a notification or from a query. */
+  private async applyPaid(
+    order: OrderRow,
+    paid: { provider: string; transaction_id: string; total_fee: number; paid_at: Date; raw: unknown },
+    notified: boolean,
+  ): Promise<{ ack: boolean; log: string; detail?: string }> {
+    if (paid.total_fee !== order.total_fee) {
+      this.log.error(
+        { pid: order.pid, out_trade_no: order.out_trade_no, paid: paid.total_fee, expected: order.total_fee },
+        "amount mismatch",
+      );
+      return {
+        ack: false,
+        log: "refused",
+        detail: `amount ${paid.total_fee} is not the order's ${order.total_fee}`,
+      };
+    }
+    const changed = await this.store.markPaid(order.pid, order.out_trade_no, { ...paid, notified });
+    let duplicateDetail: string | undefined;
+    if (!changed) {
+      const current = await this.store.find(order.pid, order.out_trade_no);
+      if (current?.transaction_id && current.transaction_id !== paid.transaction_id) {
+        // Paid twice (e.g. with two providers): keep the first, flag the second for a refund.
+        this.log.error(
+          { pid: order.pid, out_trade_no: order.out_trade_no, transaction_id: paid.transaction_id },
+          "second payment for a paid order",
+        );
+        duplicateDetail = `second payment ${paid.provider} ${paid.transaction_id}: refund it`;
+      }
+      if (current?.user_order_success)
+        return { ack: true, log: "duplicate", ...(duplicateDetail ? { detail: duplicateDetail } : {}) };
+    } else {
+      this.log.info(
+        { pid: order.pid, out_trade_no: order.out_trade_no, provider: paid.provider },
+        "order paid",
+      );
+    }
+    const handled = await this.runHandler(order.id);
+    if (handled === "failed") return { ack: false, log: "handler_failed" };
+    return {
+      ack: true,
+      log: changed ? "applied" : "duplicate",
+      ...(duplicateDetail ? { detail: duplicateDetail } : {}),
+    };
+  }
+
+  private async runHandler(orderId: number) {
+    const outcome = await this.store.runHandler(orderId, async (order, tx) => {
+      const handler = this.options.handlers[order.type];
+      if (!handler) throw new Error(`no handler registered for type ${order.type}`);
+      return handler({ ...order.custom, ...order } as HandlerOrder, { db: tx, pid: order.pid });
+    });
+    if (outcome === "failed") {
+      const order = await this.store.db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, orderId) });
+      await this.store.scheduleCheck(orderId, new Date(Date.now() + backoff(order?.handler_attempts ?? 1)));
+      this.log.warn({ order: orderId, error: order?.handler_error }, "handler failed; it will run again");
+    }
+    return outcome;
+  }
+
+  // --- query, close ------------------------------------------------------------------------------------------
+
+  /** An order from the store; an unpaid one is checked at the gateway first, and a paid answer applied. */
+  async query(pid: string, outTradeNo: string): Promise<OrderView> {
+    const merchant = this.options.merchants.get(pid);
+    const order = await this.orderOf(pid, outTradeNo);
+    if (order.status === ORDER_STATUS.UNPAID && order.gateway_reference)
+      await this.reconcile(merchant, order);
+    return orderView(await this.orderOf(pid, outTradeNo));
+  }
+
+  /** The order as the store has it, with no gateway call (for live status). */
+  async peek(pid: string, outTradeNo: string): Promise<OrderView> {
+    return orderView(await this.orderOf(pid, outTradeNo));
+  }
+
+  private async orderOf(pid: string, outTradeNo: string): Promise<OrderRow> {
+    const order = await this.store.find(pid, outTradeNo);
+    if (!order) throw new PayKitError("ORDER_NOT_FOUND", `no order ${outTradeNo}`);
+    return order;
+  }
+
+  /** Asks the gateway about an unpaid order and applies what it says; returns whether it is paid. */
+  private async reconcile(merchant: Merchant, order: OrderRow): Promise<boolean> {
+    const adapter = merchant.adapters[order.provider as Provider];
+    if (!adapter) return false;
+    const answer: Outcome<GatewayPayment> = await adapter.queryPayment({ out_trade_no: order.out_trade_no });
+    if (answer.status !== "succeeded") return false;
+    const g = answer.value;
+    if ((g.state === "paid" || g.state === "refunded") && g.transaction_id && g.total_fee !== undefined) {
+      const outcome = await this.applyPaid(
+        order,
+        {
+          provider: order.provider,
+          transaction_id: g.transaction_id,
+          total_fee: g.total_fee,
+          paid_at: g.paid_at ?? new Date(),
+          raw: g.raw,
+        },
+        false,
+      );
+      await this.store.logNotification({
+        pid: order.pid,
+        provider: order.provider,
+        out_trade_no: order.out_trade_no,
+        kind: "query",
+        outcome: outcome.log,
+        detail: outcome.detail,
+      });
+      return true;
+    }
+    if (g.state === "closed") await this.store.markClosed(order.pid, order.out_trade_no);
+    return false;
+  }
+
+  /** Closes an unpaid order at the gateway, then in the store. */
+  async close(pid: string, outTradeNo: string): Promise<OrderView> {
+    const merchant = this.options.merchants.get(pid);
+    const order = await this.orderOf(pid, outTradeNo);
+    if (order.status === ORDER_STATUS.CLOSED) return orderView(order);
+    if (order.status !== ORDER_STATUS.UNPAID)
+      throw new PayKitError("ORDER_PAID", `order ${outTradeNo} is paid; refund it instead`);
+    if (order.gateway_reference) {
+      const closing = await this.adapter(merchant, order.provider).closePayment({ out_trade_no: outTradeNo });
+      if (closing.status === "failed" && closing.error.code === "ORDER_PAID") {
+        await this.reconcile(merchant, order);
+        throw new PayKitError("ORDER_PAID", `order ${outTradeNo} was paid before it could be closed`);
+      }
+      if (
+        !(
+          closing.status === "succeeded" ||
+          (closing.status === "failed" && closing.error.code === "ORDER_NOT_FOUND")
+        )
+      ) {
+        unwrap(closing, order.provider as Provider);
+      }
+    }
+    await this.store.markClosed(pid, outTradeNo);
+    return orderView(await this.orderOf(pid, outTradeNo));
+  }
+
+  // --- refunds -----------------------------------------------------------------------------------------------
+
+  /**
+   * Refunds a paid order, in full or in part. `out_refund_no` defaults to `<out_trade_no>-<n>` and `refund_fee` to
+   * what is left; pass your own out_refund_no to make a retry safe (the same number never refunds twice).
+   */
+  async refund(
+    pid: string,
+    request: {
+      out_trade_no: string;
+      refund_fee?: number | undefined;
+      out_refund_no?: string | undefined;
+      reason?: string | undefined;
+    },
+  ): Promise<RefundView> {
+    const merchant = this.options.merchants.get(pid);
+    const order = await this.orderOf(pid, request.out_trade_no);
+    this.adapter(merchant, order.provider); // fail fast when the merchant has no such provider any more
+    if (request.out_refund_no) {
+      const existing = await this.store.findRefund(pid, request.out_refund_no);
+      if (existing) return this.askAboutRefund(merchant, order, existing, request.reason);
+    }
+    if (order.status !== ORDER_STATUS.PAID && order.status !== ORDER_STATUS.PARTLY_REFUNDED) {
+      throw new PayKitError(
+        order.status === ORDER_STATUS.REFUNDED ? "REFUND_EXCEEDS_PAID" : "ORDER_NOT_FOUND",
+        `order ${order.out_trade_no} has nothing to refund`,
+      );
+    }
+    const all = await this.store.refundsOf(pid, order.out_trade_no);
+    const pending = all
+      .filter((r) => r.status === "unknown" || r.status === "processing")
+      .reduce((sum, r) => sum + r.refund_fee, 0);
+    const planned = planRefund(
+      {
+        out_trade_no: order.out_trade_no,
+        total_fee: order.total_fee,
+        refunded_fee: order.refund_fee + pending,
+        refund_count: all.length,
+      },
+      { refund_fee: request.refund_fee, out_refund_no: request.out_refund_no },
+    );
+    const opened = await this.store.openRefund(pid, {
+      out_trade_no: order.out_trade_no,
+      ...planned,
+      reason: request.reason,
+    });
+    const row = opened ?? (await this.store.findRefund(pid, planned.out_refund_no));
+    if (!row) throw new PayKitError("INTERNAL", "refund row missing");
+    return this.askAboutRefund(merchant, order, row, request.reason);
+  }
+
+  /** Asks the gateway for a refund (the same number is the same refund there) and records its answer. */
+  private async askAboutRefund(
+    merchant: Merchant,
+    order: OrderRow,
+    refund: RefundRow,
+    reason?: string,
+  ): Promise<RefundView> {
+    if (refund.status === "succeeded" || refund.status === "closed" || refund.status === "failed")
+      return refundView(refund);
+    const adapter = this.adapter(merchant, order.provider);
+    const outcome: Outcome<GatewayRefund> =
+      refund.status === "unknown"
+        ? await adapter.refund({
+            out_trade_no: order.out_trade_no,
+            out_refund_no: refund.out_refund_no,
+            refund_fee: refund.refund_fee,
+            total_fee: order.total_fee,
+            ...(reason ? { reason } : {}),
+            notifyUrl: this.options.notifyUrl(order.pid, order.provider as Provider),
+          })
+        : await adapter.queryRefund({
+            out_trade_no: order.out_trade_no,
+            out_refund_no: refund.out_refund_no,
+          });
+    if (outcome.status === "failed") {
+      if (refund.status === "unknown")
+        await this.store.updateRefund(order.pid, refund.out_refund_no, { status: "failed" });
+      throw outcome.error;
+    }
+    if (outcome.status === "unknown") {
+      throw new PayKitError(
+        "GATEWAY_OUTCOME_UNKNOWN",
+        `refund ${refund.out_refund_no}: ${outcome.reason}; ask again with the same out_refund_no`,
+        {
+          provider: order.provider as Provider,
+        },
+      );
+    }
+    await this.store.updateRefund(order.pid, refund.out_refund_no, {
+      status: outcome.value.state,
+      refund_id: outcome.value.refund_id,
+      raw: outcome.value.raw,
+      at: outcome.value.refunded_at,
+    });
+    const updated = await this.store.findRefund(order.pid, refund.out_refund_no);
+    return refundView(updated ?? refund);
+  }
+
+  async queryRefund(pid: string, outTradeNo: string, outRefundNo: string): Promise<RefundView> {
+    const merchant = this.options.merchants.get(pid);
+    const order = await this.orderOf(pid, outTradeNo);
+    const refund = await this.store.findRefund(pid, outRefundNo);
+    if (!refund || refund.out_trade_no !== outTradeNo)
+      throw new PayKitError("ORDER_NOT_FOUND", `no refund ${outRefundNo} for ${outTradeNo}`);
+    if (refund.status === "unknown") {
+      // Asked, never answered: the gateway may have it or not; ask what it knows before anything else.
+      const answer = await this.adapter(merchant, order.provider).queryRefund({
+        out_trade_no: outTradeNo,
+        out_refund_no: outRefundNo,
+      });
+      if (answer.status === "succeeded") {
+        await this.store.updateRefund(pid, outRefundNo, {
+          status: answer.value.state,
+          refund_id: answer.value.refund_id,
+          raw: answer.value.raw,
+        });
+      }
+      return refundView((await this.store.findRefund(pid, outRefundNo)) ?? refund);
+    }
+    return this.askAboutRefund(merchant, order, refund);
+  }
+
+  // --- the sweeper -------------------------------------------------------------------------------------------
+
+  /**
+   * One pass of the sweeper: for each due order (claimed so no other instance takes it), ask the gateway about an
+   * unpaid one (a lost notification is recovered through the same path as a notify; an expired one is closed), or
+   * run a failed handler again. Returns how many orders it looked at.
+   */
+  async sweep(limit = 50, leaseMs = 120_000): Promise<number> {
+    const due = await this.store.claimDue(limit, leaseMs);
+    for (const order of due) {
+      try {
+        await this.sweepOne(order);
+      } catch (error) {
+        this.log.warn(
+          { pid: order.pid, out_trade_no: order.out_trade_no, error: (error as Error).message },
+          "sweep failed; it will be tried again",
+        );
+      }
+    }
+    return due.length;
+  }
+
+  private async sweepOne(order: OrderRow): Promise<void> {
+    if (order.status !== ORDER_STATUS.UNPAID && order.status !== ORDER_STATUS.CLOSED) {
+      if (!order.user_order_success) await this.runHandler(order.id);
+      else await this.store.scheduleCheck(order.id, null);
+      return;
+    }
+    if (order.status === ORDER_STATUS.CLOSED) return this.store.scheduleCheck(order.id, null);
+    const merchant = this.options.merchants.get(order.pid);
+    if (await this.reconcile(merchant, order)) return;
+    const now = Date.now();
+    if (order.time_expire && order.time_expire.getTime() <= now) {
+      await this.close(order.pid, order.out_trade_no).catch(() => undefined);
+      return;
+    }
+    const age = now - order.create_date.getTime();
+    // Unpaid orders without an expiry are watched for two days, less often as they age.
+    const next =
+      age > 2 * 86400_000 && !order.time_expire
+        ? null
+        : new Date(now + Math.min(3600_000, Math.max(30_000, age / 4)));
+    await this.store.scheduleCheck(order.id, next);
+  }
+}
