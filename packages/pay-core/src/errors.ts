@@ -55,6 +55,11 @@ export const ERROR_CODES = {
     retryable: false,
     meaning: "The refund would take the refunded total above what was paid.",
   },
+  IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    retryable: false,
+    meaning: "This Idempotency-Key was used before for a different request; use a new key for a new request.",
+  },
   GATEWAY_ERROR: {
     status: 502,
     retryable: false,

@@ -1,4 +1,11 @@
 export * from "./adapter";
+export {
+  type CheckoutClaims,
+  type CheckoutClaimsInput,
+  checkoutClaimsSchema,
+  signCheckoutToken,
+  verifyCheckoutToken,
+} from "./checkout";
 export * from "./contract/context";
 export * from "./contract/input";
 export * from "./contract/pay-types";

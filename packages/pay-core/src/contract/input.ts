@@ -211,6 +211,14 @@ function toInputIssue(issue: z.core.$ZodIssue): InputIssue {
   return { path, code: tagged ?? TYPE_ISSUE_CODES[path] ?? "FIELD_INVALID", message: issue.message };
 }
 
+/**
+ * Our stable input issues for the issues a schema of this module reported (e.g. when tRPC validated the input):
+ * each rule's own code, or the field's code for a type error.
+ */
+export function inputIssues(issues: readonly z.core.$ZodIssue[]): InputIssue[] {
+  return issues.map(toInputIssue);
+}
+
 export interface PlanOptions {
   /** The current time in ms (time_expire is checked against it). Default: Date.now(). */
   now?: number;

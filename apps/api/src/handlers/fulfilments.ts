@@ -1,0 +1,27 @@
+import type { Db } from "@paykit/pay-core";
+import { sql } from "drizzle-orm";
+
+/**
+ * The demo shop's own table of what it delivered for each paid order. Handlers write to it through the
+ * transaction they are given, so a delivery is recorded exactly when user_order_success is.
+ */
+export async function createFulfilments(db: Db): Promise<void> {
+  await db.execute(sql`create table if not exists demo_fulfilments (
+    pid text not null,
+    out_trade_no text not null,
+    type text not null,
+    detail jsonb not null,
+    created_at timestamptz not null default now(),
+    primary key (pid, out_trade_no)
+  )`);
+}
+
+export async function recordFulfilment(
+  db: Db,
+  order: { pid: string; out_trade_no: string; type: string },
+  detail: object,
+) {
+  await db.execute(
+    sql`insert into demo_fulfilments (pid, out_trade_no, type, detail) values (${order.pid}, ${order.out_trade_no}, ${order.type}, ${JSON.stringify(detail)}::jsonb)`,
+  );
+}

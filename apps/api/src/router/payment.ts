@@ -1,0 +1,153 @@
+import { createHash } from "node:crypto";
+import {
+  type CreatePaymentResult,
+  createPaymentInputSchema,
+  type OrderView,
+  PayKitError,
+  PROVIDERS,
+} from "@paykit/pay-core";
+import { z } from "zod";
+import { type Context, checkoutOf, hasApiKey, publicProcedure, router, serverProcedure } from "../trpc";
+
+/**
+ * The browser's create: a checkout token signed by the merchant's server fixes out_trade_no, total_fee, subject,
+ * type and custom; the browser adds only what it knows.
+ */
+export const checkoutCreateSchema = z.object({
+  checkout: z.string().min(1),
+  provider: z.enum(PROVIDERS),
+  isPC: z.boolean().optional(),
+  needQRcode: z.union([z.boolean(), z.literal("image")]).optional(),
+  openid: z.string().optional(),
+});
+
+/** Servers send the whole contract (with an API key); browsers send a checkout. */
+export const createInputSchema = z.union([checkoutCreateSchema, createPaymentInputSchema]);
+
+const orderRef = z.object({ out_trade_no: z.string().min(1).max(64), pid: z.string().optional() });
+const statusInput = z.object({
+  out_trade_no: z.string().min(1).max(64),
+  checkout: z.string().optional(),
+  pid: z.string().optional(),
+});
+
+/** The buyer's context, from the request: a browser cannot claim to be somewhere else. */
+const browserContext = (ctx: Context) => ({
+  ...(ctx.client.userAgent ? { userAgent: ctx.client.userAgent } : {}),
+  ...(ctx.client.clientIP ? { clientIP: ctx.client.clientIP } : {}),
+});
+
+/** Who may see an order: a server, or the browser holding that order's checkout. */
+function pidFor(
+  ctx: Context,
+  input: { out_trade_no: string; checkout?: string | undefined; pid?: string | undefined },
+): string {
+  if (hasApiKey(ctx)) return input.pid ?? "default";
+  if (!input.checkout)
+    throw new PayKitError("UNAUTHORIZED", "pass the order's checkout token, or an API key");
+  const claims = checkoutOf(ctx, input.checkout);
+  if (claims.out_trade_no !== input.out_trade_no)
+    throw new PayKitError("UNAUTHORIZED", "this checkout is for another order");
+  return claims.pid;
+}
+
+export const paymentRouter = router({
+  /**
+   * vk-uni-pay's createPayment. With an API key: the whole contract, context included (or derived from the
+   * request). From a browser: `{ checkout, provider, isPC?, needQRcode?, openid? }`; the amount comes from the
+   * signed checkout only.
+   */
+  create: publicProcedure
+    .input(createInputSchema)
+    .mutation(async ({ ctx, input }): Promise<CreatePaymentResult> => {
+      if ("checkout" in input) {
+        const claims = checkoutOf(ctx, input.checkout);
+        const { pid, exp: _exp, ...data } = claims;
+        const request = {
+          context: browserContext(ctx),
+          provider: input.provider,
+          ...(input.isPC !== undefined ? { isPC: input.isPC } : {}),
+          ...(input.needQRcode !== undefined ? { needQRcode: input.needQRcode } : {}),
+          data: { ...data, ...(input.openid ? { openid: input.openid } : {}) },
+        };
+        return ctx.service.create(request, pid);
+      }
+      if (!hasApiKey(ctx)) {
+        throw new PayKitError(
+          "UNAUTHORIZED",
+          "a create without a checkout token needs an API key: browsers never set the amount",
+        );
+      }
+      const withContext =
+        Object.keys(input.context).length > 0 ? input : { ...input, context: browserContext(ctx) };
+      return ctx.idempotency.run("create", ctx.idempotencyKey, withContext, () =>
+        ctx.service.create(withContext),
+      );
+    }),
+
+  /** The order, checked at the gateway while unpaid (a lost notification is recovered here too). */
+  query: publicProcedure
+    .input(statusInput)
+    .query(({ ctx, input }): Promise<OrderView> => ctx.service.query(pidFor(ctx, input), input.out_trade_no)),
+
+  close: serverProcedure
+    .input(orderRef)
+    .mutation(({ ctx, input }) => ctx.service.close(input.pid ?? "default", input.out_trade_no)),
+
+  /**
+   * Refunds in full (the default) or in part. With an Idempotency-Key and no out_refund_no, the refund number is
+   * derived from the key, so a retry after a timeout asks about the same refund instead of making another.
+   */
+  refund: serverProcedure
+    .input(
+      orderRef.extend({
+        refund_fee: z.number().int().positive().optional(),
+        out_refund_no: z
+          .string()
+          .regex(/^[A-Za-z0-9_\-|*@]{1,64}$/)
+          .optional(),
+        reason: z.string().max(80).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => {
+      const { pid = "default", ...request } = input;
+      const fromKey = ctx.idempotencyKey
+        ? `${input.out_trade_no.slice(0, 48)}-k${createHash("sha256").update(ctx.idempotencyKey).digest("hex").slice(0, 12)}`
+        : undefined;
+      const refund = { ...request, out_refund_no: request.out_refund_no ?? fromKey };
+      return ctx.idempotency.run(`refund:${pid}`, ctx.idempotencyKey, refund, () =>
+        ctx.service.refund(pid, refund),
+      );
+    }),
+
+  queryRefund: serverProcedure
+    .input(orderRef.extend({ out_refund_no: z.string().min(1).max(64) }))
+    .query(({ ctx, input }) =>
+      ctx.service.queryRefund(input.pid ?? "default", input.out_trade_no, input.out_refund_no),
+    ),
+
+  /**
+   * The order's status, live (server-sent events): the current state at once, then every change, until it is
+   * paid, refunded or closed. The checkout follows this; polling `query` is the fallback.
+   */
+  status: publicProcedure.input(statusInput).subscription(async function* ({ ctx, input, signal }) {
+    const pid = pidFor(ctx, input);
+    let last = "";
+    let sinceGatewayCheck = Date.now();
+    while (!signal?.aborted) {
+      // Ask the gateway every 10 s while unpaid, so a lost notification does not leave the buyer waiting.
+      const checkGateway = Date.now() - sinceGatewayCheck > 10_000;
+      if (checkGateway) sinceGatewayCheck = Date.now();
+      const order = checkGateway
+        ? await ctx.service.query(pid, input.out_trade_no)
+        : await ctx.service.peek(pid, input.out_trade_no);
+      const key = `${order.status}:${order.user_order_success}:${order.refund_fee}`;
+      if (key !== last) {
+        last = key;
+        yield order;
+      }
+      if (order.status !== 0) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }),
+});

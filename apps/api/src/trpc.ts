@@ -1,0 +1,128 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import {
+  type CheckoutClaims,
+  ERROR_CODES,
+  InvalidInputError,
+  inputIssues,
+  PayKitError,
+  type PayKitErrorCode,
+  type PaymentService,
+  verifyCheckoutToken,
+} from "@paykit/pay-core";
+import { initTRPC, TRPCError } from "@trpc/server";
+import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+import type { Logger } from "pino";
+import type { z } from "zod";
+import type { ApiEnv } from "./env";
+import type { Idempotency } from "./idempotency";
+
+/** Everything a procedure may use; built per request. */
+export interface Context {
+  service: PaymentService;
+  env: Pick<ApiEnv, "apiKeys" | "checkoutSecret">;
+  idempotency: Idempotency;
+  log: Logger;
+  requestId: string;
+  /** What the request says about the buyer: its user agent and IP (behind TRUST_PROXY proxies). */
+  client: { userAgent: string | undefined; clientIP: string | undefined };
+  /** The `Authorization: Bearer <key>` or `X-Api-Key` header, if any. */
+  apiKey: string | undefined;
+  idempotencyKey: string | undefined;
+}
+
+/** Each paykit error code as a tRPC code: the one place where they are mapped. */
+const TRPC_CODES: Record<PayKitErrorCode, TRPC_ERROR_CODE_KEY> = {
+  INVALID_INPUT: "BAD_REQUEST",
+  UNAUTHORIZED: "UNAUTHORIZED",
+  MERCHANT_UNKNOWN: "BAD_REQUEST",
+  CONFIG_INVALID: "INTERNAL_SERVER_ERROR",
+  ORDER_NOT_FOUND: "NOT_FOUND",
+  ORDER_PAID: "CONFLICT",
+  ORDER_CLOSED: "CONFLICT",
+  ORDER_REFUNDED: "CONFLICT",
+  AMOUNT_MISMATCH: "CONFLICT",
+  REFUND_EXCEEDS_PAID: "CONFLICT",
+  IDEMPOTENCY_CONFLICT: "CONFLICT",
+  GATEWAY_ERROR: "BAD_GATEWAY",
+  GATEWAY_OUTCOME_UNKNOWN: "SERVICE_UNAVAILABLE",
+  NOTIFY_INVALID: "BAD_REQUEST",
+  INTERNAL: "INTERNAL_SERVER_ERROR",
+};
+
+/** The paykit error behind a tRPC error: ours, input validation turned into ours, or an anonymous internal one. */
+function paykitErrorOf(error: TRPCError, input: unknown): PayKitError {
+  const cause = error.cause;
+  if (cause instanceof PayKitError) return cause;
+  const issues = (cause as { issues?: z.core.$ZodIssue[] } | undefined)?.issues;
+  if (error.code === "BAD_REQUEST" && Array.isArray(issues)) {
+    // A union's issues: report the branch the caller meant (a checkout token, or the full contract).
+    const union = issues.length === 1 && issues[0]?.code === "invalid_union" ? issues[0] : undefined;
+    const branch = union
+      ? union.errors[typeof input === "object" && input !== null && "checkout" in input ? 0 : 1]
+      : undefined;
+    return new InvalidInputError(inputIssues(branch ?? issues));
+  }
+  if (error.code === "UNAUTHORIZED") return new PayKitError("UNAUTHORIZED", error.message);
+  return new PayKitError("INTERNAL", "internal error");
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error, input, ctx }) {
+    const paykit = paykitErrorOf(error, input);
+    return {
+      ...shape,
+      message: paykit.message,
+      data: {
+        code: shape.data.code,
+        httpStatus: ERROR_CODES[paykit.code].status,
+        paykit: paykit.toJSON(),
+        requestId: ctx?.requestId,
+      },
+    };
+  },
+});
+
+export const router = t.router;
+
+/** Maps thrown paykit errors to tRPC errors, and logs the ones that are ours to fix. */
+const errors = t.middleware(async ({ ctx, next, path }) => {
+  const result = await next();
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof PayKitError) {
+      throw new TRPCError({ code: TRPC_CODES[cause.code], message: cause.message, cause });
+    }
+    if (result.error.code === "INTERNAL_SERVER_ERROR") {
+      ctx.log.error({ path, err: { message: result.error.message, cause: String(cause) } }, "internal error");
+    }
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(errors);
+
+const sameKey = (given: string, known: string) => {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(known).digest();
+  return timingSafeEqual(a, b);
+};
+
+/** Whether the request carries one of the server-to-server API keys. */
+export const hasApiKey = (ctx: Context) =>
+  ctx.apiKey !== undefined && ctx.env.apiKeys.some((k) => sameKey(ctx.apiKey ?? "", k));
+
+/** Server-to-server callers only: an API key is required. */
+export const serverProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!hasApiKey(ctx)) {
+    throw new TRPCError({
+      code: "UNAUTHORIZED",
+      message: "this operation needs an API key (Authorization: Bearer <key>)",
+    });
+  }
+  return next();
+});
+
+/** The checkout a browser carries, verified; UNAUTHORIZED when forged, altered or expired. */
+export function checkoutOf(ctx: Context, token: string): CheckoutClaims {
+  return verifyCheckoutToken(token, ctx.env.checkoutSecret);
+}

@@ -1,0 +1,294 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { signCheckoutToken } from "@paykit/pay-core";
+import { type Sandbox, startSandbox } from "@paykit/sandbox";
+import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadEnv } from "../src/env";
+import type { AppRouter } from "../src/router/index";
+import { type Api, startApi } from "../src/server";
+
+const API_KEY = "test-only-api-key";
+const SECRET = "test-only-checkout-secret-0123456789abcdef";
+let sandbox: Sandbox;
+let api: Api;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({
+    dataDir: mkdtempSync(join(tmpdir(), "paykit-api-sbx-")),
+    control: true,
+    timeScale: 0.001,
+  });
+  api = await startApi(
+    loadEnv({
+      PORT: "0",
+      DATA_DIR: mkdtempSync(join(tmpdir(), "paykit-api-")),
+      MERCHANT_CONFIG: sandbox.merchantConfigPath,
+      API_KEYS: API_KEY,
+      CHECKOUT_SECRET: SECRET,
+      SWEEP_INTERVAL_MS: "0",
+      LOG_LEVEL: "silent",
+      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    }),
+  );
+});
+afterAll(async () => {
+  await api?.close();
+  await sandbox?.close();
+});
+
+const client = (headers: Record<string, string> = {}) =>
+  createTRPCClient<AppRouter>({ links: [httpLink({ url: `${api.url}/trpc`, headers })] });
+const server = (headers: Record<string, string> = {}) =>
+  client({ Authorization: `Bearer ${API_KEY}`, ...headers });
+const browser = () =>
+  client({
+    "User-Agent":
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+  });
+
+let seq = 0;
+const no = (p: string) => `${p}${Date.now()}${seq++}`;
+const order = (provider: "wxpay" | "alipay", out_trade_no: string, extra: Record<string, unknown> = {}) => ({
+  context: { platform: "pc" },
+  provider,
+  data: {
+    out_trade_no,
+    total_fee: 980,
+    subject: "Oolong tea 250 g",
+    type: "goods",
+    custom: { sku: "oolong-250" },
+    ...extra,
+  },
+});
+const fulfilments = async (out: string) =>
+  (
+    (await api.database.db.execute(
+      sql`select * from demo_fulfilments where out_trade_no = ${out}`,
+    )) as unknown as { rows: unknown[] }
+  ).rows;
+const rowCount = async () =>
+  Number(
+    (
+      (await api.database.db.execute(sql`select count(*)::int as n from pay_orders`)) as unknown as {
+        rows: { n: number }[];
+      }
+    ).rows[0]?.n,
+  );
+const paykitCode = (e: unknown) =>
+  ((e as TRPCClientError<AppRouter>).data as { paykit?: { code: string } } | undefined)?.paykit?.code;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe(`the api end to end through the sandbox (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"})`, () => {
+  it.each([
+    ["wxpay", "code_url"],
+    ["alipay", "qr_code"],
+  ] as const)(
+    "%s: create -> pay -> /notify -> paid -> goods ran once -> query -> refund -> status 3",
+    async (provider, field) => {
+      const out = no("API");
+      const created = await server().payment.create.mutate(order(provider, out));
+      expect(created).toMatchObject({ provider, needQRcode: true, total_fee: 980, out_trade_no: out });
+      const code = (created.orderInfo as unknown as Record<string, string>)[field] ?? "";
+      await fetch(code);
+      await fetch(`${code}/pay`, { method: "POST" });
+      const paid = await until("paid and handled", async () => {
+        const o = await server().payment.query.query({ out_trade_no: out });
+        return o.user_order_success && o;
+      });
+      expect(paid).toMatchObject({ status: 1, total_fee: 980 });
+      expect(await fulfilments(out)).toHaveLength(1);
+      const refund = await server().payment.refund.mutate({ out_trade_no: out });
+      expect(refund).toMatchObject({ out_refund_no: `${out}-1`, refund_fee: 980 });
+      await until("status 3", async () => {
+        await server().payment.queryRefund.query({ out_trade_no: out, out_refund_no: `${out}-1` });
+        return (await server().payment.query.query({ out_trade_no: out })).status === 3;
+      });
+      expect(await fulfilments(out)).toHaveLength(1);
+    },
+  );
+});
+
+describe("who may do what", () => {
+  const checkout = (out: string, total_fee = 980) =>
+    signCheckoutToken(
+      {
+        out_trade_no: out,
+        total_fee,
+        subject: "Oolong tea 250 g",
+        type: "goods",
+        custom: { sku: "oolong-250" },
+        exp: Date.now() + 600_000,
+      },
+      SECRET,
+    );
+
+  it("lets a browser create with the merchant's signed checkout, deriving the context from the request", async () => {
+    const out = no("BR");
+    const r = await browser().payment.create.mutate({ checkout: checkout(out), provider: "wxpay" });
+    expect(r).toMatchObject({ pay_type: "wxpay_h5", platform: "h5", total_fee: 980, needQRcode: true });
+  });
+
+  it("refuses a browser checkout with a tampered amount", async () => {
+    const out = no("TM");
+    const [payload, sig] = checkout(out).split(".");
+    const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString());
+    const forged = `${Buffer.from(JSON.stringify({ ...claims, total_fee: 1 })).toString("base64url")}.${sig}`;
+    const error = await browser()
+      .payment.create.mutate({ checkout: forged, provider: "wxpay" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expect(paykitCode(error)).toBe("UNAUTHORIZED");
+    expect(await api.service.store.find("default", out)).toBeUndefined();
+  });
+
+  it("refuses a create with an amount from a browser (no API key), and refund and close without an API key", async () => {
+    const out = no("NK");
+    await expect(browser().payment.create.mutate(order("wxpay", out))).rejects.toSatisfy(
+      (e) => paykitCode(e) === "UNAUTHORIZED",
+    );
+    await expect(browser().payment.refund.mutate({ out_trade_no: out })).rejects.toSatisfy(
+      (e) => paykitCode(e) === "UNAUTHORIZED",
+    );
+    await expect(
+      client({ Authorization: "Bearer wrong" }).payment.close.mutate({ out_trade_no: out }),
+    ).rejects.toSatisfy((e) => paykitCode(e) === "UNAUTHORIZED");
+  });
+
+  it("lets a browser follow only the order its checkout is for", async () => {
+    const out = no("Q");
+    await browser().payment.create.mutate({ checkout: checkout(out), provider: "alipay" });
+    expect(await browser().payment.query.query({ out_trade_no: out, checkout: checkout(out) })).toMatchObject(
+      { status: 0 },
+    );
+    await expect(
+      browser().payment.query.query({ out_trade_no: out, checkout: checkout(no("OTHER")) }),
+    ).rejects.toSatisfy((e) => paykitCode(e) === "UNAUTHORIZED");
+  });
+});
+
+describe("bad input, errors and idempotency", () => {
+  it("answers bad input with stable codes, no stack, and writes no row", async () => {
+    const before = await rowCount();
+    const error = await server()
+      .payment.create.mutate(order("wxpay", no("BAD"), { total_fee: 9.8 }))
+      .catch((e: unknown) => e as TRPCClientError<AppRouter>);
+    expect(error).toBeInstanceOf(TRPCClientError);
+    const data = (error as TRPCClientError<AppRouter>).data as {
+      paykit: { code: string; issues: { code: string; path: string }[] };
+      stack?: string;
+    };
+    expect(data.paykit.code).toBe("INVALID_INPUT");
+    expect(data.paykit.issues).toContainEqual(
+      expect.objectContaining({ code: "TOTAL_FEE_INVALID", path: "data.total_fee" }),
+    );
+    expect(data.stack).toBeUndefined();
+    expect(JSON.stringify(data)).not.toMatch(/at \w+ \(|node_modules/);
+    const rules = await server()
+      .payment.create.mutate(order("wxpay", no("BAD"), { custom: { total_fee: 1 } }))
+      .catch((e: unknown) => e as TRPCClientError<AppRouter>);
+    expect(
+      ((rules as TRPCClientError<AppRouter>).data as { paykit: { issues: { code: string }[] } }).paykit
+        .issues[0]?.code,
+    ).toBe("CUSTOM_KEY_COLLISION");
+    expect(await rowCount()).toBe(before);
+  });
+
+  it("replays the first answer for a repeated Idempotency-Key, and refuses the key for another request", async () => {
+    const out = no("IK");
+    const key = { "Idempotency-Key": `ik-${out}` };
+    const first = await server(key).payment.create.mutate(order("wxpay", out));
+    const again = await server(key).payment.create.mutate(order("wxpay", out));
+    expect(again).toEqual(first);
+    await expect(server(key).payment.create.mutate(order("wxpay", no("IK2")))).rejects.toSatisfy(
+      (e) => paykitCode(e) === "IDEMPOTENCY_CONFLICT",
+    );
+  });
+
+  it("names the gateway's refusal: the same out_trade_no with another amount", async () => {
+    const out = no("AM");
+    await server().payment.create.mutate(order("alipay", out));
+    await expect(server().payment.create.mutate(order("alipay", out, { total_fee: 990 }))).rejects.toSatisfy(
+      (e) => paykitCode(e) === "AMOUNT_MISMATCH",
+    );
+  });
+});
+
+describe("live status", () => {
+  it("streams the order's status over server-sent events until it is paid", async () => {
+    const out = no("SSE");
+    const token = signCheckoutToken(
+      { out_trade_no: out, total_fee: 980, subject: "Oolong tea", type: "goods", exp: Date.now() + 600_000 },
+      SECRET,
+    );
+    const created = await browser().payment.create.mutate({ checkout: token, provider: "wxpay" });
+    const input = encodeURIComponent(JSON.stringify({ out_trade_no: out, checkout: token }));
+    const res = await fetch(`${api.url}/trpc/payment.status?input=${input}`, {
+      headers: { Accept: "text/event-stream" },
+    });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    const read = async (until: RegExp) => {
+      while (!until.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString("utf8");
+      }
+    };
+    await read(/"status":0/);
+    await fetch(`${(created.orderInfo as { code_url: string }).code_url}/pay`, { method: "POST" });
+    await read(/"status":1/);
+    expect(text).toMatch(/"status":1/);
+    await reader.cancel();
+  });
+});
+
+describe("the notify route", () => {
+  it("refuses an unknown merchant or provider, and a forged notification, changing nothing", async () => {
+    expect((await fetch(`${api.url}/notify/wxpay/nobody`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await fetch(`${api.url}/notify/paypal/default`, { method: "POST", body: "{}" })).status).toBe(
+      404,
+    );
+    const forged = await fetch(`${api.url}/notify/alipay/default`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "out_trade_no=X&trade_status=TRADE_SUCCESS&total_amount=9.80&sign=AAAA",
+    });
+    expect(await forged.text()).not.toBe("success");
+  });
+
+  it("reads the merchant config the sandbox wrote", () => {
+    const config = JSON.parse(readFileSync(sandbox.merchantConfigPath, "utf8"));
+    expect(config.merchants[0].pid).toBe("default");
+  });
+});
+
+describe("examples/server-to-server.ts", () => {
+  it("creates a payment with an API key through the typed client", async () => {
+    const { execFile } = await import("node:child_process");
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "examples/server-to-server.ts"],
+        {
+          cwd: new URL("..", import.meta.url).pathname,
+          env: { ...process.env, PAYKIT_API_URL: api.url, PAYKIT_API_KEY: API_KEY },
+        },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr || String(error))) : resolve(stdout)),
+      ),
+    );
+    expect(output).toMatch(/^scan to pay 980 fen: http:\/\/127\.0\.0\.1:\d+\/pay\/wxpay\/\w+/);
+  });
+});
