@@ -80,7 +80,7 @@ const rowCount = async () =>
 const paykitCode = (e: unknown) =>
   ((e as TRPCClientError<AppRouter>).data as { paykit?: { code: string } } | undefined)?.paykit?.code;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();

@@ -60,7 +60,7 @@ export interface MerchantConfigFile {
 export async function until<T>(
   what: string,
   fn: () => T | undefined | Promise<T | undefined>,
-  ms = 5000,
+  ms = 15_000,
 ): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {

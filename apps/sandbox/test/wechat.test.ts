@@ -237,7 +237,7 @@ describe("WeChat Pay v3 payment, query, notification", () => {
         path: `/v3/pay/transactions/out-trade-no/${out_trade_no}?mchid=${m.config.mchId}`,
       });
     expect((await state()).json.trade_state).toBe("NOTPAY");
-    await until("expiry", async () => (await state()).json.trade_state === "CLOSED", 4000);
+    await until("expiry", async () => (await state()).json.trade_state === "CLOSED", 10_000);
   });
 });
 

@@ -247,3 +247,29 @@ describe(`payments end to end through the sandbox (${process.env.DATABASE_URL ? 
     expect(await service.peek("default", out)).toMatchObject({ provider: "wxpay", status: 0 });
   });
 });
+
+describe("a create whose outcome is unknown", () => {
+  it("throws GATEWAY_OUTCOME_UNKNOWN and leaves the order for the sweeper to ask about", async () => {
+    const unreachable = new PaymentService({
+      db: database.db,
+      merchants: MerchantRegistry.fromFile({
+        merchants: [
+          {
+            ...env.merchant,
+            wxpay: { ...env.merchant.wxpay, baseUrl: "http://127.0.0.1:9", timeoutMs: 500 },
+          },
+        ],
+      }),
+      handlers: { goods },
+      notifyUrl: () => endpoint.url,
+    });
+    const out = no("UNK");
+    await expect(unreachable.create(input("wxpay", out))).rejects.toMatchObject({
+      code: "GATEWAY_OUTCOME_UNKNOWN",
+      retryable: true,
+    });
+    const row = await unreachable.store.find("default", out);
+    expect(row).toMatchObject({ status: 0, gateway_reference: "wxpay_h5" });
+    expect(row?.next_check_at).toBeInstanceOf(Date);
+  });
+});

@@ -61,7 +61,7 @@ export async function notifyEndpoint(
 export async function until<T>(
   what: string,
   fn: () => T | undefined | Promise<T | undefined>,
-  ms = 5000,
+  ms = 15_000,
 ): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {

@@ -150,21 +150,24 @@ export class PaymentService {
       notifyUrl: this.options.notifyUrl(pid, plan.provider),
     });
     const firstCheck = new Date(Date.now() + (this.options.firstCheckMs ?? 60_000));
+    if (outcome.status !== "failed") {
+      // Created, or perhaps created (no answer): either way the gateway may know the order from now on.
+      await this.store.recordCreated(order.id, {
+        provider: plan.provider,
+        pay_type: plan.pay_type,
+        platform: plan.platform,
+        gateway_reference:
+          (outcome.status === "succeeded" && outcome.value.gatewayReference) || plan.pay_type,
+        next_check_at: firstCheck,
+      });
+    }
     if (outcome.status === "unknown") {
-      await this.store.scheduleCheck(order.id, firstCheck);
       this.log.warn(
         { pid, out_trade_no: order.out_trade_no, reason: outcome.reason },
         "create outcome unknown",
       );
     }
     const created = unwrap(outcome, plan.provider);
-    await this.store.recordCreated(order.id, {
-      provider: plan.provider,
-      pay_type: plan.pay_type,
-      platform: plan.platform,
-      gateway_reference: created.gatewayReference ?? plan.pay_type,
-      next_check_at: firstCheck,
-    });
     this.log.info({ pid, out_trade_no: order.out_trade_no, pay_type: plan.pay_type }, "payment created");
     return paymentResult(plan, created);
   }
