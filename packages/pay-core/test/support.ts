@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSandbox } from "@paykit/sandbox";
+import type { NotifyEvent, PaymentAdapter } from "../src/adapter";
+import type { PayKitError } from "../src/errors";
 
 /** Starts the sandbox gateway (control API on, retry delays x0.001) in a fresh data dir. */
 export async function startTestSandbox() {
@@ -70,4 +72,29 @@ export async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+export interface Parsed {
+  arrival: Arrival;
+  event?: NotifyEvent;
+  error?: PayKitError;
+}
+
+/**
+ * A merchant's notify endpoint that hands each notification to an adapter's parseNotification, records the event
+ * or the refusal, and answers as the adapter says.
+ */
+export async function adapterEndpoint(adapter: () => PaymentAdapter) {
+  const arrivals: Parsed[] = [];
+  const endpoint = await notifyEndpoint(async (arrival) => {
+    try {
+      const event = await adapter().parseNotification({ rawBody: arrival.rawBody, headers: arrival.headers });
+      arrivals.push({ arrival, event });
+      return adapter().notificationReply(true);
+    } catch (error) {
+      arrivals.push({ arrival, error: error as PayKitError });
+      return adapter().notificationReply(false);
+    }
+  });
+  return { ...endpoint, arrivals };
 }

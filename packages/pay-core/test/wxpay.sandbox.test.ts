@@ -1,30 +1,21 @@
 import { createPublicKey, createVerify } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NotifyEvent } from "../src/adapter";
 import { PayKitError } from "../src/errors";
 import { createPayment, unwrap } from "../src/payment";
 import { WxpayAdapter } from "../src/providers/wxpay/adapter";
-import { type Arrival, notifyEndpoint, startTestSandbox, until } from "./support";
+import { adapterEndpoint, type Parsed, startTestSandbox, until } from "./support";
 import { UA } from "./user-agents";
 
 let env: Awaited<ReturnType<typeof startTestSandbox>>;
 let adapter: WxpayAdapter;
-let endpoint: Awaited<ReturnType<typeof notifyEndpoint>>;
-const arrivals: { arrival: Arrival; event?: NotifyEvent; error?: PayKitError }[] = [];
+let endpoint: Awaited<ReturnType<typeof adapterEndpoint>>;
+let arrivals: Parsed[];
 
 beforeAll(async () => {
   env = await startTestSandbox();
   adapter = new WxpayAdapter(env.merchant.wxpay);
-  endpoint = await notifyEndpoint(async (arrival) => {
-    try {
-      const event = await adapter.parseNotification({ rawBody: arrival.rawBody, headers: arrival.headers });
-      arrivals.push({ arrival, event });
-      return adapter.notificationReply(true);
-    } catch (error) {
-      arrivals.push({ arrival, error: error as PayKitError });
-      return adapter.notificationReply(false);
-    }
-  });
+  endpoint = await adapterEndpoint(() => adapter);
+  arrivals = endpoint.arrivals;
 });
 afterAll(async () => {
   await env.sandbox.close();

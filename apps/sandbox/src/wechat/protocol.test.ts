@@ -6,7 +6,7 @@ import { encryptResource, parseAuthorization, requestMessage, verifySha256Rsa } 
 // WeChat Pay's published v3 signature examples: test key of merchant 1900007291, timestamp 1554208460,
 // nonce 593BEC0C930BF1AFEB40B4A08C8FB242.
 const docKey = createPublicKey(
-  readFileSync(new URL("../../test/fixtures/wechatpay-doc-test-public-key.pem", import.meta.url)),
+  readFileSync(new URL("../../../../test-fixtures/wechatpay-doc-test-public-key.pem", import.meta.url)),
 );
 const TS = "1554208460";
 const NONCE = "593BEC0C930BF1AFEB40B4A08C8FB242";

@@ -13,7 +13,7 @@ import {
 import { SignatureRejected, WechatpayVerifier } from "./verifier";
 
 const fixture = (name: string) =>
-  readFileSync(new URL(`../../../test/fixtures/${name}`, import.meta.url), "utf8");
+  readFileSync(new URL(`../../../../../test-fixtures/${name}`, import.meta.url), "utf8");
 // WeChat Pay's published test key and the documentation's example timestamp and nonce.
 const docKey = createPrivateKey(fixture("wechatpay-doc-test-private-key.pem"));
 const docPublicKey = createPublicKey(fixture("wechatpay-doc-test-public-key.pem"));
