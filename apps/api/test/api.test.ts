@@ -221,6 +221,25 @@ describe("bad input, errors and idempotency", () => {
     );
   });
 
+  it("refunds once for a repeated Idempotency-Key, with the refund number derived from the key", async () => {
+    const out = no("RK");
+    const created = await server().payment.create.mutate(order("alipay", out));
+    const code = (created.orderInfo as { qr_code: string }).qr_code;
+    await fetch(code);
+    await fetch(`${code}/pay`, { method: "POST" });
+    await until("paid", async () => (await server().payment.query.query({ out_trade_no: out })).status === 1);
+    const key = { "Idempotency-Key": `refund-${out}` };
+    const first = await server(key).payment.refund.mutate({ out_trade_no: out, refund_fee: 100 });
+    const again = await server(key).payment.refund.mutate({ out_trade_no: out, refund_fee: 100 });
+    expect(again).toEqual(first);
+    expect(first.out_refund_no).toMatch(new RegExp(`^${out}-k[0-9a-f]{12}$`));
+    expect((await api.service.store.refundsOf("default", out)).length).toBe(1);
+    expect(await server().payment.query.query({ out_trade_no: out })).toMatchObject({
+      status: 2,
+      refund_fee: 100,
+    });
+  });
+
   it("names the gateway's refusal: the same out_trade_no with another amount", async () => {
     const out = no("AM");
     await server().payment.create.mutate(order("alipay", out));
