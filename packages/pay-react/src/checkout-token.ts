@@ -1,0 +1,31 @@
+/** What the browser may read of its checkout token (the server verifies it; the browser only displays it). */
+export interface CheckoutSummary {
+  out_trade_no: string;
+  total_fee: number;
+  subject: string;
+  time_expire?: number;
+  exp: number;
+}
+
+/** Reads (does not verify) a checkout token's claims, for display: amount, subject, expiry. */
+export function readCheckout(token: string): CheckoutSummary | undefined {
+  const payload = token.split(".")[0];
+  if (!payload) return undefined;
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const bytes = Uint8Array.from(json, (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as Partial<CheckoutSummary>;
+    if (
+      typeof claims.out_trade_no !== "string" ||
+      typeof claims.total_fee !== "number" ||
+      typeof claims.exp !== "number"
+    )
+      return undefined;
+    return claims as CheckoutSummary;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fen as yuan for people: 980 -> "¥9.80". */
+export const formatFen = (fen: number) => `¥${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`;
