@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// The demo: the sandbox gateway, then the api (which reads the merchant config the sandbox writes). Each app's
-// output is prefixed with its name; Ctrl-C stops both. Settings come from the environment (see the README).
+// The demo: the sandbox gateway, then the api (which reads the merchant config the sandbox writes), then the
+// checkout site (built by `pnpm start` first). Each app's output is prefixed with its name; Ctrl-C stops them all.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const children = [];
 
-function start(name, dir, env, ready) {
+function start(name, dir, env, ready, args = ["--import", "tsx", "src/main.ts"]) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const child = spawn(process.execPath, args, {
       cwd: `${root}/apps/${dir}`,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -48,12 +48,28 @@ process.on("SIGTERM", () => stop(0));
 
 try {
   await start("sandbox", "sandbox", { SANDBOX_CONTROL: process.env.SANDBOX_CONTROL ?? "1" }, /listening on/);
-  await start("api", "api", { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }, /listening on/);
+  // The api sits behind the site's /trpc proxy: trust one proxy for the buyer's IP.
+  await start(
+    "api",
+    "api",
+    { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", TRUST_PROXY: process.env.TRUST_PROXY ?? "1" },
+    /listening on/,
+  );
+  const next = `${root}/apps/web/node_modules/next/dist/bin/next`;
+  const webPort = process.env.WEB_PORT ?? "3000";
+  await start("web", "web", { NEXT_TELEMETRY_DISABLED: "1" }, /Ready in|Local:/, [
+    next,
+    "start",
+    "-p",
+    webPort,
+    "-H",
+    "127.0.0.1",
+  ]);
   console.log(
-    "\npaykit is running: the api on http://127.0.0.1:4000 (tRPC under /trpc), the sandbox gateway on http://127.0.0.1:4010.",
+    `\npaykit is running: open http://127.0.0.1:${webPort} to shop and pay (the sandbox's pay page plays the buyer's phone).`,
   );
   console.log(
-    "Try it: pnpm --filter @paykit/api exec tsx examples/server-to-server.ts (in another terminal).\n",
+    "The api is on http://127.0.0.1:4000 (tRPC under /trpc), the sandbox gateway on http://127.0.0.1:4010.\n",
   );
 } catch (error) {
   console.error(String(error));

@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+// @peculiar/x509 wants the DOM Crypto type; Node's webcrypto is that object.
+x509.cryptoProvider.set(webcrypto as never);
 
 /** One test merchant: what the sandbox knows of it, and the secrets it hands the merchant (test-only). */
 export interface SandboxMerchant {

@@ -90,6 +90,11 @@ export const paymentRouter = router({
     .input(statusInput)
     .query(({ ctx, input }): Promise<OrderView> => ctx.service.query(pidFor(ctx, input), input.out_trade_no)),
 
+  /** A merchant's most recent orders (servers only): what an orders page shows. */
+  list: serverProcedure
+    .input(z.object({ pid: z.string().optional(), limit: z.number().int().min(1).max(200).default(50) }))
+    .query(({ ctx, input }) => ctx.service.recent(input.pid ?? "default", input.limit)),
+
   close: serverProcedure
     .input(orderRef)
     .mutation(({ ctx, input }) => ctx.service.close(input.pid ?? "default", input.out_trade_no)),

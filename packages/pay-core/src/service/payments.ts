@@ -342,6 +342,11 @@ export class PaymentService {
     return orderView(await this.orderOf(pid, outTradeNo));
   }
 
+  /** A merchant's most recent orders, as the store has them. */
+  async recent(pid: string, limit = 50): Promise<OrderView[]> {
+    return (await this.store.recent(pid, limit)).map(orderView);
+  }
+
   /** The order as the store has it, with no gateway call (for live status). */
   async peek(pid: string, outTradeNo: string): Promise<OrderView> {
     return orderView(await this.orderOf(pid, outTradeNo));

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNotNull, lte, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, lte, ne, sql } from "drizzle-orm";
 import type { PaymentPlan } from "../contract/input";
 import { PayKitError } from "../errors";
 import type { Db } from "./db";
@@ -35,6 +35,11 @@ const refusalFor = (order: OrderRow): PayKitError | undefined => {
  */
 export class OrderStore {
   constructor(readonly db: Db) {}
+
+  /** A merchant's most recent orders, newest first. */
+  async recent(pid: string, limit = 50): Promise<OrderRow[]> {
+    return this.db.select().from(orders).where(eq(orders.pid, pid)).orderBy(desc(orders.id)).limit(limit);
+  }
 
   async find(pid: string, outTradeNo: string): Promise<OrderRow | undefined> {
     const [row] = await this.db
