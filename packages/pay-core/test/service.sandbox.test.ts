@@ -273,3 +273,34 @@ describe("a create whose outcome is unknown", () => {
     expect(row?.next_check_at).toBeInstanceOf(Date);
   });
 });
+
+describe("refunds and pay types, on a bad day", () => {
+  it("recovers a lost refund notification: the sweeper asks the gateway and the order ends refunded", async () => {
+    const out = no("LR");
+    const created = await service.create(input("wxpay", out));
+    await fetch(`${(created.orderInfo as { code_url: string }).code_url}/pay`, { method: "POST" });
+    await until("paid", async () => (await service.peek("default", out)).status === 1);
+    endpointUp = false;
+    await service.refund("default", { out_trade_no: out });
+    await until("the refund notification to be refused", async () =>
+      (await deliveries(out)).some((d) => d.kind === "REFUND.SUCCESS" && d.attempts.length > 0),
+    );
+    expect((await service.peek("default", out)).status).toBe(1);
+    await service.sweep(50, 120_000, 0);
+    endpointUp = true;
+    expect((await service.peek("default", out)).status).toBe(3);
+  });
+
+  it("says clearly when WeChat refuses an order number for a second pay type", async () => {
+    const out = no("PT");
+    await service.create(input("wxpay", out));
+    const error = await service
+      .create({
+        ...input("wxpay", out, { openid: "oMiniProgramBuyer0001" }),
+        context: { platform: "mp-weixin" },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "GATEWAY_ERROR", gatewayCode: "INVALID_REQUEST" });
+    expect((error as Error).message).toContain("first placed as wxpay_h5");
+  });
+});

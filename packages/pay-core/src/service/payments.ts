@@ -104,6 +104,9 @@ const refundView = (r: RefundRow): RefundView => ({
   refund_id: r.refund_id,
 });
 
+/** How often `query` may ask the gateway about one unpaid order. */
+const GATEWAY_QUERY_INTERVAL_MS = 3000;
+
 /** Back-off for the sweeper: soon at first, then less often, at most hourly. */
 const backoff = (attempt: number) => Math.min(3600_000, 30_000 * 2 ** Math.min(attempt, 7));
 
@@ -114,6 +117,7 @@ const backoff = (attempt: number) => Math.min(3600_000, 30_000 * 2 ** Math.min(a
 export class PaymentService {
   readonly store: OrderStore;
   private readonly log: Logger;
+  private readonly lastGatewayQuery = new Map<string, number>();
 
   constructor(private readonly options: PaymentServiceOptions) {
     this.store = new OrderStore(options.db);
@@ -165,6 +169,25 @@ export class PaymentService {
       this.log.warn(
         { pid, out_trade_no: order.out_trade_no, reason: outcome.reason },
         "create outcome unknown",
+      );
+    }
+    if (
+      outcome.status === "failed" &&
+      order.gateway_reference &&
+      order.provider === plan.provider &&
+      order.pay_type !== plan.pay_type &&
+      outcome.error.gatewayCode === "INVALID_REQUEST"
+    ) {
+      // WeChat keeps an order number to the pay type it was first placed with.
+      throw new PayKitError(
+        "GATEWAY_ERROR",
+        `order ${order.out_trade_no} was first placed as ${order.pay_type}; ${plan.provider} refuses it as ${plan.pay_type}: use a new out_trade_no`,
+        {
+          provider: plan.provider,
+          gatewayCode: outcome.error.gatewayCode,
+          gatewayMessage: outcome.error.gatewayMessage,
+          cause: outcome.error,
+        },
       );
     }
     const created = unwrap(outcome, plan.provider);
@@ -337,9 +360,26 @@ export class PaymentService {
   async query(pid: string, outTradeNo: string): Promise<OrderView> {
     const merchant = this.options.merchants.get(pid);
     const order = await this.orderOf(pid, outTradeNo);
-    if (order.status === ORDER_STATUS.UNPAID && order.gateway_reference)
+    if (order.status === ORDER_STATUS.UNPAID && order.gateway_reference && this.mayAskGateway(order)) {
       await this.reconcile(merchant, order);
+    }
     return orderView(await this.orderOf(pid, outTradeNo));
+  }
+
+  /**
+   * At most one gateway query per order every few seconds from this instance, however many buyers' pages poll:
+   * a sale day must not turn checkout polling into a flood of gateway calls.
+   */
+  private mayAskGateway(order: OrderRow): boolean {
+    const key = `${order.pid}:${order.out_trade_no}`;
+    const now = Date.now();
+    if (now - (this.lastGatewayQuery.get(key) ?? 0) < GATEWAY_QUERY_INTERVAL_MS) return false;
+    this.lastGatewayQuery.set(key, now);
+    if (this.lastGatewayQuery.size > 10_000) {
+      for (const [k, at] of this.lastGatewayQuery)
+        if (now - at > GATEWAY_QUERY_INTERVAL_MS) this.lastGatewayQuery.delete(k);
+    }
+    return true;
   }
 
   /** A merchant's most recent orders, as the store has them. */
@@ -547,7 +587,7 @@ export class PaymentService {
    * unpaid one (a lost notification is recovered through the same path as a notify; an expired one is closed), or
    * run a failed handler again. Returns how many orders it looked at.
    */
-  async sweep(limit = 50, leaseMs = 120_000): Promise<number> {
+  async sweep(limit = 50, leaseMs = 120_000, refundIdleMs = 30_000): Promise<number> {
     const due = await this.store.claimDue(limit, leaseMs);
     for (const order of due) {
       try {
@@ -559,7 +599,18 @@ export class PaymentService {
         );
       }
     }
-    return due.length;
+    // Refunds the gateway has not settled: ask again (the same out_refund_no is the same refund there).
+    const refunds = await this.store.unsettledRefunds(refundIdleMs, 20);
+    for (const refund of refunds) {
+      await this.store.touchRefund(refund.id);
+      await this.queryRefund(refund.pid, refund.out_trade_no, refund.out_refund_no).catch((error: Error) =>
+        this.log.warn(
+          { pid: refund.pid, out_refund_no: refund.out_refund_no, error: error.message },
+          "refund check failed",
+        ),
+      );
+    }
+    return due.length + refunds.length;
   }
 
   private async sweepOne(order: OrderRow): Promise<void> {

@@ -319,6 +319,29 @@ export class OrderStore {
     });
   }
 
+  /**
+   * Refunds the gateway has not settled (asked without an answer, or processing) and not looked at for `idleMs`:
+   * the sweeper asks about them, so a lost refund notification does not leave an order half refunded.
+   */
+  async unsettledRefunds(idleMs: number, limit: number): Promise<RefundRow[]> {
+    return this.db
+      .select()
+      .from(refunds)
+      .where(
+        and(
+          inArray(refunds.status, ["unknown", "processing"]),
+          lte(refunds.update_date, new Date(Date.now() - idleMs)),
+        ),
+      )
+      .orderBy(asc(refunds.update_date))
+      .limit(limit);
+  }
+
+  /** Marks a refund as looked at now (so the next sweep takes others first). */
+  async touchRefund(id: number): Promise<void> {
+    await this.db.update(refunds).set({ update_date: new Date() }).where(eq(refunds.id, id));
+  }
+
   // --- the notification log ----------------------------------------------------------------------------------
 
   async logNotification(entry: {
