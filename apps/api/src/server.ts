@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { type Database, MerchantRegistry, openDatabase, PaymentService } from "@paykit/pay-core";
+import { type Database, MerchantRegistry, openDatabase, PaymentService, WxSessions } from "@paykit/pay-core";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino, { type Logger } from "pino";
 import type { ApiEnv } from "./env";
@@ -21,7 +21,7 @@ export interface Api {
   close(): Promise<void>;
 }
 
-const NOTIFY_ROUTE = /^\/notify\/(wxpay|alipay)\/([A-Za-z0-9_-]{1,64})\/?$/;
+const NOTIFY_ROUTE = /^\/notify\/(wxpay|alipay|wxpay-virtual)\/([A-Za-z0-9_-]{1,64})\/?$/;
 
 /** The client's IP: the socket's, or X-Forwarded-For's entry added by the outermost of `trust` proxies. */
 export function clientIp(req: IncomingMessage, trust: number): string | undefined {
@@ -76,7 +76,9 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
     env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: join(env.DATA_DIR, "pglite") },
   );
   await createFulfilments(database.db);
-  const merchants = MerchantRegistry.fromFile(JSON.parse(readFileSync(env.MERCHANT_CONFIG, "utf8")));
+  const merchants = MerchantRegistry.fromFile(JSON.parse(readFileSync(env.MERCHANT_CONFIG, "utf8")), {
+    sessionKeys: new WxSessions(database.db).lookup,
+  });
   let publicUrl = env.PUBLIC_URL ?? "";
   const service = new PaymentService({
     db: database.db,
@@ -119,11 +121,20 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
     try {
       if (path.startsWith("/trpc/")) return trpc(req, res);
       const notify = NOTIFY_ROUTE.exec(path);
+      const query = new URL(req.url ?? "/", "http://api.local").searchParams;
+      if (notify && req.method === "GET" && notify[1] === "wxpay-virtual") {
+        // The mini program console's URL check: echo `echostr` when the Token signature verifies.
+        const ok = service.verifyPushUrl(notify[2] ?? "", query);
+        res.writeHead(ok ? 200 : 403, { "Content-Type": "text/plain" });
+        res.end(ok ? (query.get("echostr") ?? "") : "");
+        return;
+      }
       if (notify && req.method === "POST") {
         const [, provider = "", pid = ""] = notify;
         const reply = await service.notify(pid, provider, {
           rawBody: await rawBody(req),
           headers: req.headers,
+          query,
         });
         log.info({ requestId, provider, pid, status: reply.status }, "notification answered");
         res.writeHead(reply.status, { "Content-Type": reply.contentType });

@@ -316,3 +316,32 @@ describe("examples/server-to-server.ts", () => {
     expect(output).toMatch(/^scan to pay 980 fen: http:\/\/127\.0\.0\.1:\d+\/pay\/wxpay\/\w+/);
   });
 });
+
+describe("WeChat mini-program virtual payment through the api", () => {
+  it("answers the message-push URL check, and logs a buyer in without ever sending the session_key", async () => {
+    const config = JSON.parse(readFileSync(sandbox.merchantConfigPath, "utf8")).merchants[0].wxpayVirtual as {
+      token: string;
+    };
+    const { createHash } = await import("node:crypto");
+    const sign = (...v: string[]) => createHash("sha1").update(v.sort().join("")).digest("hex");
+    const ok = await fetch(
+      `${api.url}/notify/wxpay-virtual/default?signature=${sign(config.token, "1714036504", "42")}&timestamp=1714036504&nonce=42&echostr=hello`,
+    );
+    expect([ok.status, await ok.text()]).toEqual([200, "hello"]);
+    const bad = await fetch(
+      `${api.url}/notify/wxpay-virtual/default?signature=${sign("wrong", "1714036504", "42")}&timestamp=1714036504&nonce=42&echostr=hello`,
+    );
+    expect(bad.status).toBe(403);
+
+    const login = await fetch(`${sandbox.url}/sandbox/control/wxpay-virtual/login`, {
+      method: "POST",
+      body: "{}",
+    });
+    const { code, openid } = (await login.json()) as { code: string; openid: string };
+    const answer = await browser().payment.wxLogin.mutate({ code });
+    expect(answer).toEqual({ openid });
+    await expect(browser().payment.wxLogin.mutate({ code })).rejects.toSatisfy(
+      (e) => paykitCode(e) === "GATEWAY_ERROR",
+    );
+  });
+});

@@ -3,6 +3,7 @@ import type { SandboxContext } from "./context";
 import { json, type Router, type SandboxRequest, type SandboxResponse } from "./http";
 import { TAMPERS, type Tamper } from "./notify";
 import type { WechatGateway } from "./wechat/api";
+import type { WechatVirtualPay } from "./wechat/virtual";
 
 const ALIPAY_TAMPERS: readonly Tamper[] = ["body", "signature", "amount"];
 
@@ -27,6 +28,7 @@ export class ControlApi {
     private readonly ctx: SandboxContext,
     private readonly wechat: WechatGateway,
     private readonly alipay: AlipayGateway,
+    private readonly virtual: WechatVirtualPay,
   ) {}
 
   mount(router: Router): void {
@@ -56,6 +58,7 @@ export class ControlApi {
         const original = this.ctx.notifier.get(p.id ?? "");
         if (!original) return json(404, { code: "NOT_FOUND", message: "no such delivery" });
         const allowed = original.provider === "wxpay" ? TAMPERS : ALIPAY_TAMPERS;
+        // (Alipay and the virtual-payment push share the same three: body, signature, amount.)
         if (!allowed.includes(tamper)) {
           return json(400, {
             code: "INVALID",
@@ -71,6 +74,21 @@ export class ControlApi {
         }
         this.ctx.wechatSignMode = mode;
         return json(200, { mode });
+      })
+      // Virtual payment: wx.login on the buyer's device, and the mini program's message-push URL.
+      .on("POST", "/sandbox/control/wxpay-virtual/login", (req) => {
+        const b = body(req);
+        const appId = str(b.appId) ?? this.ctx.credentials.merchants[0]?.wechat.appIds.miniProgram ?? "";
+        return json(200, this.virtual.login(appId, str(b.openid)));
+      })
+      .on("POST", "/sandbox/control/wxpay-virtual/push-url", (req) => {
+        const b = body(req);
+        const url = str(b.url);
+        if (!url || !/^https?:\/\//.test(url))
+          return json(400, { code: "INVALID", message: "url must be an http(s) URL" });
+        const appId = str(b.appId) ?? this.ctx.credentials.merchants[0]?.wechat.appIds.miniProgram ?? "";
+        this.virtual.setPushUrl(appId, url);
+        return json(200, { appId, url });
       })
       .on("POST", "/sandbox/control/idle", async () => {
         await this.ctx.notifier.idle();

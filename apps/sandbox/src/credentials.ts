@@ -20,6 +20,15 @@ export interface SandboxMerchant {
     merchantSerialNo: string;
     merchantPublicKey: string;
     merchantPrivateKey: string;
+    /** Mini-program virtual payment (xpay) and the mini program's message push and login secrets. */
+    virtual?: {
+      offerId: string;
+      appKey: string;
+      sandboxAppKey: string;
+      token: string;
+      encodingAESKey: string;
+      appSecret: string;
+    };
   };
   alipay: {
     appId: string;
@@ -222,6 +231,17 @@ export async function loadOrCreateCredentials(
     changed = true;
   }
   for (const m of credentials.merchants) {
+    if (!m.wechat.virtual) {
+      m.wechat.virtual = {
+        offerId: digits(10),
+        appKey: alnum(32),
+        sandboxAppKey: alnum(32),
+        token: alnum(32),
+        encodingAESKey: randomBytes(32).toString("base64").slice(0, 43),
+        appSecret: hex(16).toLowerCase(),
+      };
+      changed = true;
+    }
     if (!m.alipay.appCertificate) {
       m.alipay.appCertificate = await issueUnderRoot(
         credentials.gateway.alipayCertificates.rootPrivateKey,
@@ -260,6 +280,12 @@ export function merchantConfig(credentials: SandboxCredentials, baseUrl: string)
         publicKeyId: gateway.wechatPublicKey.id,
         // The sandbox signs in either mode (SANDBOX_WECHAT_SIGN_MODE): verify with both, like a merchant in transition.
         platformCertificates: true,
+      },
+      wxpayVirtual: m.wechat.virtual && {
+        appId: m.wechat.appIds.miniProgram,
+        ...m.wechat.virtual,
+        env: 0,
+        apiBaseUrl: baseUrl,
       },
       alipay: {
         gateway: `${baseUrl}/gateway.do`,

@@ -11,6 +11,10 @@ export const RETRY_SCHEDULE_MS = {
     (s) => s * 1000,
   ),
   alipay: [240, 600, 600, 3600, 7200, 21600, 54000].map((s) => s * 1000),
+  // Virtual payment pushes: "at most 15 tries"; the intervals are the ones WeChat gives for mini-game xpay pushes.
+  "wxpay-virtual": [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600].map(
+    (s) => s * 1000,
+  ),
 } as const;
 
 export type NotifyProvider = keyof typeof RETRY_SCHEDULE_MS;
@@ -64,6 +68,8 @@ export interface NotifierOptions {
   timeScale: number;
   /** Headers for one attempt (WeChat signs each delivery afresh). */
   headersFor: (delivery: Delivery) => Record<string, string>;
+  /** The URL for one attempt, when the gateway signs it afresh (WeChat message push). */
+  urlFor?: (delivery: Delivery) => string;
   /** The body (and what its signature covers) of a copy broken on purpose. */
   tamper: (delivery: Delivery, tamper: Tamper) => Pick<Delivery, "body" | "signedBody">;
   /** How long to wait for the merchant's answer. */
@@ -185,18 +191,23 @@ export class Notifier {
   private async send(d: Delivery): Promise<Attempt> {
     const at = new Date().toISOString();
     try {
-      const res = await fetch(d.url, {
+      const res = await fetch(this.options.urlFor?.(d) ?? d.url, {
         method: "POST",
         headers: { "Content-Type": d.contentType, ...this.options.headersFor(d) },
         body: d.body,
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
       });
       const response = (await res.text()).slice(0, 2000);
-      // WeChat Pay: any 2xx acknowledges. Alipay: the body `success`, nothing else.
+      // WeChat Pay: any 2xx acknowledges. Alipay: the body `success`, nothing else. Message push: an empty body,
+      // `success`, or {"ErrCode":0}.
+      const answer = response.trim();
       const acknowledged =
         d.provider === "wxpay"
           ? res.status >= 200 && res.status < 300
-          : res.status === 200 && response.trim() === "success";
+          : d.provider === "alipay"
+            ? res.status === 200 && answer === "success"
+            : res.status === 200 &&
+              (answer === "" || answer === "success" || /"ErrCode"\s*:\s*0\b/.test(answer));
       return { at, status: res.status, response, acknowledged };
     } catch (error) {
       return { at, status: null, response: "", acknowledged: false, error: String(error) };

@@ -12,6 +12,7 @@ import { Notifier } from "./notify";
 import { PayPages } from "./pages";
 import { Store } from "./store";
 import { WechatGateway } from "./wechat/api";
+import { WechatVirtualPay } from "./wechat/virtual";
 
 export interface SandboxOptions {
   /** Where keys, state and the merchant config live. Required: the sandbox's keys must outlive a restart. */
@@ -37,6 +38,7 @@ export interface Sandbox {
   context: SandboxContext;
   wechat: WechatGateway;
   alipay: AlipayGateway;
+  virtual: WechatVirtualPay;
   close(): Promise<void>;
 }
 
@@ -71,18 +73,26 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   } as SandboxContext;
   const wechat = new WechatGateway(ctx);
   const alipay = new AlipayGateway(ctx);
+  const virtual = new WechatVirtualPay(ctx);
   ctx.notifier = new Notifier({
     store,
     timeScale: ctx.timeScale,
     headersFor: (d) => (d.provider === "wxpay" ? wechat.deliveryHeaders(d) : {}),
-    tamper: (d, t) => (d.provider === "wxpay" ? wechat.tamperedBody(d, t) : alipay.tamperedBody(d, t)),
+    urlFor: (d) => (d.provider === "wxpay-virtual" ? virtual.deliveryUrl(d) : d.url),
+    tamper: (d, t) =>
+      d.provider === "wxpay"
+        ? wechat.tamperedBody(d, t)
+        : d.provider === "alipay"
+          ? alipay.tamperedBody(d, t)
+          : virtual.tamperedBody(d, t),
   });
 
   const router = new Router();
   wechat.mount(router);
   alipay.mount(router);
+  virtual.mount(router);
   new PayPages(ctx, wechat, alipay).mount(router);
-  if (options.control) new ControlApi(ctx, wechat, alipay).mount(router);
+  if (options.control) new ControlApi(ctx, wechat, alipay, virtual).mount(router);
   router.on("GET", "/", () =>
     json(200, { name: "paykit sandbox", wechat: "/v3/...", alipay: "/gateway.do" }),
   );
@@ -127,6 +137,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     context: ctx,
     wechat,
     alipay,
+    virtual,
     close: async () => {
       ctx.notifier.stop();
       server.closeAllConnections();

@@ -77,6 +77,8 @@ export interface GatewayRefund {
 export interface RawNotification {
   rawBody: string | Uint8Array;
   headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** The request URL's query (WeChat message push signs with timestamp, nonce and msg_signature there). */
+  query?: URLSearchParams | Readonly<Record<string, string>>;
 }
 
 /** A verified notification, reduced to what the order store acts on. */

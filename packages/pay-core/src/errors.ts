@@ -203,6 +203,10 @@ export const INPUT_ISSUE_CODES = {
     legacyCode: undefined,
     rule: "time_expire is not given for appleiap, vkspay, wxpay-virtual",
   },
+  PRODUCT_ID_REQUIRED: {
+    legacyCode: undefined,
+    rule: "other.productId (or productid) names the item for wxpay-virtual items and appleiap",
+  },
   RETURN_URL_INVALID: { legacyCode: undefined, rule: "return_url is an absolute http(s) URL" },
   REFUND_FEE_INVALID: {
     legacyCode: undefined,

@@ -19,6 +19,12 @@ export { AlipayAdapter } from "./providers/alipay/adapter";
 export { type AlipayConfig, type AlipayConfigInput, alipayConfigSchema } from "./providers/alipay/config";
 export { WxpayAdapter } from "./providers/wxpay/adapter";
 export { type WxpayConfig, type WxpayConfigInput, wxpayConfigSchema } from "./providers/wxpay/config";
+export { code2Session, type SessionKeyLookup, WxpayVirtualAdapter } from "./providers/wxpay-virtual/adapter";
+export {
+  type WxpayVirtualConfig,
+  type WxpayVirtualConfigInput,
+  wxpayVirtualConfigSchema,
+} from "./providers/wxpay-virtual/config";
 export { qrcodeDataUrl } from "./qrcode";
 export { type Merchant, type MerchantFile, MerchantRegistry, merchantFileSchema } from "./service/merchants";
 export {
@@ -33,4 +39,5 @@ export {
 export { type Database, type DatabaseOptions, type Db, openDatabase } from "./store/db";
 export { type OpenedOrder, type OrderRow, OrderStore, type RefundRow } from "./store/orders";
 export { ORDER_STATUS, type OrderStatus } from "./store/schema";
+export { WxSessions } from "./store/sessions";
 export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";

@@ -95,6 +95,14 @@ export const paymentRouter = router({
     .input(z.object({ pid: z.string().optional(), limit: z.number().int().min(1).max(200).default(50) }))
     .query(({ ctx, input }) => ctx.service.recent(input.pid ?? "default", input.limit)),
 
+  /**
+   * WeChat mini-program login for virtual payment: the mini program sends its wx.login code; the api keeps the
+   * session_key (never sent anywhere) and answers the buyer's openid.
+   */
+  wxLogin: publicProcedure
+    .input(z.object({ code: z.string().min(1).max(128), pid: z.string().optional() }))
+    .mutation(({ ctx, input }) => ctx.service.wxLogin(input.pid ?? "default", input.code)),
+
   close: serverProcedure
     .input(orderRef)
     .mutation(({ ctx, input }) => ctx.service.close(input.pid ?? "default", input.out_trade_no)),

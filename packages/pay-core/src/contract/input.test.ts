@@ -141,7 +141,8 @@ describe("planPayment: out_trade_no", () => {
   });
 
   it("for wxpay-virtual, refuses one starting with _ (WeChat's rule)", () => {
-    const virtual = (out_trade_no: string) => request({ provider: "wxpay-virtual", data: { out_trade_no } });
+    const virtual = (out_trade_no: string) =>
+      request({ provider: "wxpay-virtual", data: { out_trade_no, other: { productId: "gem-60" } } });
     expect(refusal(virtual("_2026112100"))).toEqual([["data.out_trade_no", "OUT_TRADE_NO_FORMAT"]]);
     expect(refusal(virtual("A123456"))).toEqual([["data.out_trade_no", "OUT_TRADE_NO_FORMAT"]]);
     expect(planPayment(virtual("a@2026112100"), { now: NOW }).pay_type).toBe("wxpay-virtual_mp-weixin");
@@ -226,7 +227,11 @@ describe("planPayment: custom and other", () => {
 
 describe("planPayment: openid", () => {
   const withoutOpenid = (provider: string, context: object) =>
-    request({ provider, context, data: { openid: undefined, out_trade_no: "A20261121" } });
+    request({
+      provider,
+      context,
+      data: { openid: undefined, out_trade_no: "A20261121", other: { productId: "gem-60" } },
+    });
 
   it.each([
     ["wxpay in a WeChat mini program", "wxpay", { platform: "mp-weixin" }],
@@ -247,6 +252,22 @@ describe("planPayment: openid", () => {
         now: NOW,
       }).pay_type,
     ).toBe("wxpay_mweb");
+  });
+});
+
+describe("planPayment: the item for virtual goods and Apple in-app purchase", () => {
+  it("requires other.productId (or vk-uni-pay's productid) for wxpay-virtual items and appleiap", () => {
+    expect(refusal(request({ provider: "wxpay-virtual", data: { out_trade_no: "V20261121" } }))).toEqual([
+      ["data.other.productId", "PRODUCT_ID_REQUIRED"],
+    ]);
+    expect(refusal(request({ provider: "appleiap", context: { platform: "app" } }))).toEqual([
+      ["data.other.productId", "PRODUCT_ID_REQUIRED"],
+    ]);
+    const coins = request({
+      provider: "wxpay-virtual",
+      data: { out_trade_no: "V20261121", other: { mode: "short_series_coin" } },
+    });
+    expect(planPayment(coins, { now: NOW }).pay_type).toBe("wxpay-virtual_mp-weixin");
   });
 });
 
@@ -287,10 +308,13 @@ describe("planPayment: time_expire", () => {
     const apple = request({
       provider: "appleiap",
       context: { platform: "app" },
-      data: { time_expire: NOW + 10 * MINUTE },
+      data: { time_expire: NOW + 10 * MINUTE, other: { productid: "com.tea.gems60" } },
     });
     expect(refusal(apple)).toEqual([["data.time_expire", "TIME_EXPIRE_UNSUPPORTED"]]);
-    const virtual = request({ provider: "wxpay-virtual", data: { time_expire: NOW + 10 * MINUTE } });
+    const virtual = request({
+      provider: "wxpay-virtual",
+      data: { time_expire: NOW + 10 * MINUTE, other: { productId: "gem-60" } },
+    });
     expect(refusal(virtual)).toEqual([["data.time_expire", "TIME_EXPIRE_UNSUPPORTED"]]);
   });
 

@@ -297,6 +297,18 @@ export function planPayment(input: unknown, options: PlanOptions = {}): PaymentP
       `openid is required for ${pay_type}: the buyer's openid for this app id`,
     );
   }
+  const other = data.other ?? {};
+  const productId = other.productId ?? other.productid;
+  const needsProduct =
+    (pay_type === "wxpay-virtual_mp-weixin" && other.mode !== "short_series_coin") ||
+    pay_type === "appleiap_app-plus";
+  if (needsProduct && (typeof productId !== "string" || productId.trim() === "")) {
+    fail(
+      "data.other.productId",
+      "PRODUCT_ID_REQUIRED",
+      `${pay_type} needs other.productId: the item's id in the platform's settings`,
+    );
+  }
   if (pay_type === "wxpay_mweb" && !client.clientIP) {
     fail(
       "context.clientIP",

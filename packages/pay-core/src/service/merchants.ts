@@ -5,6 +5,7 @@ import type { ResolveOptions } from "../contract/resolve";
 import { PayKitError } from "../errors";
 import { AlipayAdapter } from "../providers/alipay/adapter";
 import { WxpayAdapter } from "../providers/wxpay/adapter";
+import { type SessionKeyLookup, WxpayVirtualAdapter } from "../providers/wxpay-virtual/adapter";
 
 /** One merchant (vk-uni-pay's `pid`): its adapters, built once from its configuration. */
 export interface Merchant {
@@ -25,6 +26,7 @@ export const merchantFileSchema = z.object({
         pid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
         name: z.string().default(""),
         wxpay: z.record(z.string(), z.unknown()).optional(),
+        wxpayVirtual: z.record(z.string(), z.unknown()).optional(),
         alipay: z.record(z.string(), z.unknown()).optional(),
       }),
     )
@@ -41,14 +43,23 @@ export class MerchantRegistry {
     for (const m of merchants) this.byPid.set(m.pid, m);
   }
 
-  /** Builds every merchant's adapters from a configuration file's content; a bad configuration fails at start. */
-  static fromFile(content: unknown): MerchantRegistry {
+  /**
+   * Builds every merchant's adapters from a configuration file's content; a bad configuration fails at start.
+   * `sessionKeys` finds a mini-program buyer's current session_key, for virtual payment.
+   */
+  static fromFile(content: unknown, options: { sessionKeys?: SessionKeyLookup } = {}): MerchantRegistry {
     const file = merchantFileSchema.parse(content);
     return new MerchantRegistry(
       file.merchants.map((m) => {
         const adapters: Partial<Record<Provider, PaymentAdapter>> = {};
         let resolve: ResolveOptions = {};
         if (m.wxpay) adapters.wxpay = new WxpayAdapter(m.wxpay as never);
+        if (m.wxpayVirtual) {
+          adapters["wxpay-virtual"] = new WxpayVirtualAdapter(
+            m.wxpayVirtual as never,
+            options.sessionKeys ?? (async () => undefined),
+          );
+        }
         if (m.alipay) {
           const alipay = new AlipayAdapter(m.alipay as never);
           adapters.alipay = alipay;

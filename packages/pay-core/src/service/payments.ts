@@ -13,9 +13,12 @@ import type { Provider } from "../contract/providers";
 import type { CreatePaymentResult } from "../contract/result";
 import { PayKitError } from "../errors";
 import { paymentResult, planRefund, unwrap } from "../payment";
+import { code2Session, WxpayVirtualAdapter } from "../providers/wxpay-virtual/adapter";
+import { pushSignature, sameHex } from "../providers/wxpay-virtual/sign";
 import type { Db } from "../store/db";
 import { type OrderRow, OrderStore, type RefundRow } from "../store/orders";
 import { ORDER_STATUS } from "../store/schema";
+import { WxSessions } from "../store/sessions";
 import type { Merchant, MerchantRegistry } from "./merchants";
 
 /** The order a handler receives: the stored order with `custom`'s keys spread in, as vk-uni-pay does. */
@@ -119,8 +122,11 @@ export class PaymentService {
   private readonly log: Logger;
   private readonly lastGatewayQuery = new Map<string, number>();
 
+  private readonly sessions: WxSessions;
+
   constructor(private readonly options: PaymentServiceOptions) {
     this.store = new OrderStore(options.db);
+    this.sessions = new WxSessions(options.db);
     this.log = options.log ?? silent;
   }
 
@@ -352,6 +358,37 @@ export class PaymentService {
       this.log.warn({ order: orderId, error: order?.handler_error }, "handler failed; it will run again");
     }
     return outcome;
+  }
+
+  // --- WeChat mini-program login (virtual payment) -----------------------------------------------------------
+
+  /**
+   * Exchanges the mini program's wx.login code for the buyer's openid and keeps the session_key (server side only),
+   * which virtual payment signs with. Returns the openid.
+   */
+  async wxLogin(pid: string, code: string): Promise<{ openid: string }> {
+    const adapter = this.adapter(this.options.merchants.get(pid), "wxpay-virtual");
+    if (!(adapter instanceof WxpayVirtualAdapter))
+      throw new PayKitError("CONFIG_INVALID", `merchant ${pid} has no mini-program virtual payment`);
+    const session = await code2Session(adapter.config, code);
+    await this.sessions.save(adapter.config.appId, session.openid, session.session_key);
+    return { openid: session.openid };
+  }
+
+  /** The message-push URL check: the Token signature over timestamp and nonce. */
+  verifyPushUrl(pid: string, query: URLSearchParams): boolean {
+    try {
+      const adapter = this.adapter(this.options.merchants.get(pid), "wxpay-virtual");
+      if (!(adapter instanceof WxpayVirtualAdapter)) return false;
+      const expected = pushSignature(
+        adapter.config.token,
+        query.get("timestamp") ?? "",
+        query.get("nonce") ?? "",
+      );
+      return sameHex(expected, query.get("signature") ?? "");
+    } catch {
+      return false;
+    }
   }
 
   // --- query, close ------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   serial,
   smallint,
   text,
@@ -109,6 +110,21 @@ export const notifications = pgTable(
     received_at: at("received_at").notNull().defaultNow(),
   },
   (t) => [index("pay_notifications_order").on(t.pid, t.out_trade_no)],
+);
+
+/**
+ * WeChat mini-program buyers' current session_key (from code2Session), for virtual payment's user signature. Kept
+ * server side only; a newer login replaces the older key.
+ */
+export const wxSessions = pgTable(
+  "pay_wx_sessions",
+  {
+    appid: text("appid").notNull(),
+    openid: text("openid").notNull(),
+    session_key: text("session_key").notNull(),
+    update_date: at("update_date").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.appid, t.openid] })],
 );
 
 /** Answers to requests that carried an Idempotency-Key, replayed when the same key comes again. */
