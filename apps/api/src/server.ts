@@ -21,7 +21,7 @@ export interface Api {
   close(): Promise<void>;
 }
 
-const NOTIFY_ROUTE = /^\/notify\/(wxpay|alipay|wxpay-virtual)\/([A-Za-z0-9_-]{1,64})\/?$/;
+const NOTIFY_ROUTE = /^\/notify\/(wxpay|alipay|wxpay-virtual|appleiap)\/([A-Za-z0-9_-]{1,64})\/?$/;
 
 /** The client's IP: the socket's, or X-Forwarded-For's entry added by the outermost of `trust` proxies. */
 export function clientIp(req: IncomingMessage, trust: number): string | undefined {

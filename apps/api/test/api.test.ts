@@ -345,3 +345,38 @@ describe("WeChat mini-program virtual payment through the api", () => {
     );
   });
 });
+
+describe("Apple in-app purchase through the api", () => {
+  it("pays the order when the app submits the signed transaction, and takes Apple's notifications at /notify/appleiap", async () => {
+    const out = no("IAP");
+    const created = await server().payment.create.mutate({
+      context: { platform: "app-plus" },
+      provider: "appleiap",
+      data: {
+        out_trade_no: out,
+        total_fee: 600,
+        subject: "60 gems",
+        type: "goods",
+        other: { productid: "com.paykit.gems60" },
+      },
+    });
+    if (created.pay_type !== "appleiap_app-plus") throw new Error(`unexpected ${created.pay_type}`);
+    const bundleId = JSON.parse(readFileSync(sandbox.merchantConfigPath, "utf8")).merchants[0].appleiap
+      .bundleId as string;
+    const bought = (await (
+      await fetch(`${sandbox.url}/sandbox/apple/purchase`, {
+        method: "POST",
+        body: JSON.stringify({ bundleId, ...created.orderInfo, price: 600 }),
+      })
+    ).json()) as { signedTransaction: string };
+    const order = await browser().payment.appleTransaction.mutate({
+      signedTransaction: bought.signedTransaction,
+    });
+    expect(order).toMatchObject({ out_trade_no: out, status: 1 });
+    const garbage = await fetch(`${api.url}/notify/appleiap/default`, {
+      method: "POST",
+      body: JSON.stringify({ signedPayload: "a.b.c" }),
+    });
+    expect(garbage.status).toBe(400);
+  });
+});

@@ -1,4 +1,5 @@
 import type { AlipayGateway } from "./alipay/gateway";
+import type { AppleAppStore } from "./apple";
 import type { SandboxContext } from "./context";
 import { json, type Router, type SandboxRequest, type SandboxResponse } from "./http";
 import { TAMPERS, type Tamper } from "./notify";
@@ -29,6 +30,7 @@ export class ControlApi {
     private readonly wechat: WechatGateway,
     private readonly alipay: AlipayGateway,
     private readonly virtual: WechatVirtualPay,
+    private readonly apple: AppleAppStore,
   ) {}
 
   mount(router: Router): void {
@@ -89,6 +91,27 @@ export class ControlApi {
         const appId = str(b.appId) ?? this.ctx.credentials.merchants[0]?.wechat.appIds.miniProgram ?? "";
         this.virtual.setPushUrl(appId, url);
         return json(200, { appId, url });
+      })
+      // The App Store: the app's notification URL, refunds, and signing any payload (own or foreign chain) for tests.
+      .on("POST", "/sandbox/control/apple/notify-url", (req) => {
+        const b = body(req);
+        const url = str(b.url);
+        if (!url || !/^https?:\/\//.test(url))
+          return json(400, { code: "INVALID", message: "url must be an http(s) URL" });
+        const bundleId = str(b.bundleId) ?? this.ctx.credentials.merchants[0]?.appleBundleId ?? "";
+        this.apple.setNotifyUrl(bundleId, url);
+        return json(200, { bundleId, url });
+      })
+      .on("POST", "/sandbox/control/apple/refund", (req) => {
+        const refused = this.apple.refund(str(body(req).transactionId) ?? "");
+        return refused ? json(409, { code: "REFUSED", message: refused }) : json(200, { refunded: true });
+      })
+      .on("POST", "/sandbox/control/apple/sign", async (req) => {
+        const b = body(req);
+        const payload = typeof b.payload === "object" && b.payload !== null ? b.payload : {};
+        return json(200, {
+          jws: b.chain === "foreign" ? await this.apple.signForeign(payload) : this.apple.signJws(payload),
+        });
       })
       .on("POST", "/sandbox/control/idle", async () => {
         await this.ctx.notifier.idle();

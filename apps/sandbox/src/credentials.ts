@@ -39,6 +39,8 @@ export interface SandboxMerchant {
     /** Certificate mode: the app's public key in a certificate issued by the sandbox's Alipay root CA. */
     appCertificate?: string;
   };
+  /** The iOS app's bundle id, for Apple in-app purchase. */
+  appleBundleId?: string;
 }
 
 /** The gateway's own keys: the WeChat Pay platform certificate, the WeChat Pay public key, the Alipay key. */
@@ -52,6 +54,13 @@ export interface GatewayKeys {
   };
   wechatPublicKey: { id: string; publicKey: string; privateKey: string };
   alipay: { publicKey: string; privateKey: string };
+  /** The App Store's side: a root CA, an intermediate and a signing leaf (P-256), with Apple's marker extensions. */
+  apple?: {
+    rootCertificate: string;
+    intermediateCertificate: string;
+    leafCertificate: string;
+    leafPrivateKey: string;
+  };
   /** Certificate mode: the sandbox's Alipay root CA and the Alipay public key's certificate it issued. */
   alipayCertificates?: { rootCertificate: string; rootPrivateKey: string; publicKeyCertificate: string };
 }
@@ -120,6 +129,72 @@ async function platformCertificate() {
 
 const ALIPAY_ROOT_NAME =
   "CN=Ant Financial Certification Authority Sandbox Root, OU=paykit sandbox (test only), O=Ant Financial, C=CN";
+
+const P256 = { name: "ECDSA", namedCurve: "P-256" };
+const ES256 = { name: "ECDSA", hash: "SHA-256" };
+/** The marker extensions Apple's verifiers look for: App Store receipt signing (leaf) and its intermediate CA. */
+const APPLE_LEAF_OID = "1.2.840.113635.100.6.11.1";
+const APPLE_INTERMEDIATE_OID = "1.2.840.113635.100.6.2.1";
+const ASN1_NULL = new Uint8Array([0x05, 0x00]);
+
+/** A test App Store signing chain: root CA -> intermediate CA -> leaf, P-256, with Apple's marker extensions. */
+async function appleChain() {
+  const [rootKeys, intKeys, leafKeys] = await Promise.all(
+    [0, 1, 2].map(() => webcrypto.subtle.generateKey(P256, true, ["sign", "verify"])),
+  );
+  if (!rootKeys || !intKeys || !leafKeys) throw new Error("key generation failed");
+  const notBefore = new Date(Date.now() - 24 * 3600_000);
+  const notAfter = new Date(notBefore.getTime() + 10 * YEAR);
+  const caUsage = new x509.KeyUsagesExtension(
+    x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+    true,
+  );
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: "CN=paykit sandbox App Store Root CA (test only), O=paykit sandbox, C=CN",
+    notBefore,
+    notAfter,
+    signingAlgorithm: ES256,
+    keys: rootKeys,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), caUsage],
+  });
+  const intermediate = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: "CN=paykit sandbox App Store Intermediate CA (test only), O=paykit sandbox, C=CN",
+    issuer: root.subject,
+    notBefore,
+    notAfter,
+    signingAlgorithm: ES256,
+    publicKey: intKeys.publicKey,
+    signingKey: rootKeys.privateKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      caUsage,
+      new x509.Extension(APPLE_INTERMEDIATE_OID, false, ASN1_NULL),
+    ],
+  });
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: "CN=paykit sandbox App Store Receipt Signing (test only), O=paykit sandbox, C=CN",
+    issuer: intermediate.subject,
+    notBefore,
+    notAfter,
+    signingAlgorithm: ES256,
+    publicKey: leafKeys.publicKey,
+    signingKey: intKeys.privateKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.Extension(APPLE_LEAF_OID, false, ASN1_NULL),
+    ],
+  });
+  return {
+    rootCertificate: root.toString("pem"),
+    intermediateCertificate: intermediate.toString("pem"),
+    leafCertificate: leaf.toString("pem"),
+    leafPrivateKey: pemOf("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", leafKeys.privateKey)),
+  };
+}
 
 /** Certificate mode's root CA, and the Alipay public key's certificate under it. */
 async function alipayCertificates(alipayPublicKey: string) {
@@ -225,12 +300,20 @@ export async function loadOrCreateCredentials(
     credentials.merchants.push(newMerchant(credentials.merchants.length));
     changed = true;
   }
-  // Certificate mode came later: data dirs from before get their certificates now.
+  // Later additions: data dirs from before get them now.
+  if (!credentials.gateway.apple) {
+    credentials.gateway.apple = await appleChain();
+    changed = true;
+  }
   if (!credentials.gateway.alipayCertificates) {
     credentials.gateway.alipayCertificates = await alipayCertificates(credentials.gateway.alipay.publicKey);
     changed = true;
   }
-  for (const m of credentials.merchants) {
+  for (const [index, m] of credentials.merchants.entries()) {
+    if (!m.appleBundleId) {
+      m.appleBundleId = `com.paykit.sandbox.shop${index + 1}`;
+      changed = true;
+    }
     if (!m.wechat.virtual) {
       m.wechat.virtual = {
         offerId: digits(10),
@@ -280,6 +363,12 @@ export function merchantConfig(credentials: SandboxCredentials, baseUrl: string)
         publicKeyId: gateway.wechatPublicKey.id,
         // The sandbox signs in either mode (SANDBOX_WECHAT_SIGN_MODE): verify with both, like a merchant in transition.
         platformCertificates: true,
+      },
+      appleiap: gateway.apple && {
+        bundleId: m.appleBundleId,
+        environment: "Sandbox",
+        // The sandbox's own App Store root (test only): trust it in development and tests, never in production.
+        rootCertificates: [gateway.apple.rootCertificate],
       },
       wxpayVirtual: m.wechat.virtual && {
         appId: m.wechat.appIds.miniProgram,

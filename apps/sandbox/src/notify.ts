@@ -15,6 +15,8 @@ export const RETRY_SCHEDULE_MS = {
   "wxpay-virtual": [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600].map(
     (s) => s * 1000,
   ),
+  // App Store Server Notifications: again 1, 12, 24, 48 and 72 hours after the first attempt.
+  appleiap: [3600, 39600, 43200, 86400, 86400].map((s) => s * 1000),
 } as const;
 
 export type NotifyProvider = keyof typeof RETRY_SCHEDULE_MS;
@@ -202,7 +204,7 @@ export class Notifier {
       // `success`, or {"ErrCode":0}.
       const answer = response.trim();
       const acknowledged =
-        d.provider === "wxpay"
+        d.provider === "wxpay" || d.provider === "appleiap"
           ? res.status >= 200 && res.status < 300
           : d.provider === "alipay"
             ? res.status === 200 && answer === "success"

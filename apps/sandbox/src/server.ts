@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { AlipayGateway } from "./alipay/gateway";
+import { AppleAppStore } from "./apple";
 import type { SandboxContext, WechatSignMode } from "./context";
 import { ControlApi } from "./control";
 import { loadOrCreateCredentials, merchantConfig } from "./credentials";
@@ -39,6 +40,7 @@ export interface Sandbox {
   wechat: WechatGateway;
   alipay: AlipayGateway;
   virtual: WechatVirtualPay;
+  apple: AppleAppStore;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const wechat = new WechatGateway(ctx);
   const alipay = new AlipayGateway(ctx);
   const virtual = new WechatVirtualPay(ctx);
+  const apple = new AppleAppStore(ctx);
   ctx.notifier = new Notifier({
     store,
     timeScale: ctx.timeScale,
@@ -84,15 +87,18 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         ? wechat.tamperedBody(d, t)
         : d.provider === "alipay"
           ? alipay.tamperedBody(d, t)
-          : virtual.tamperedBody(d, t),
+          : d.provider === "wxpay-virtual"
+            ? virtual.tamperedBody(d, t)
+            : { body: d.body },
   });
 
   const router = new Router();
   wechat.mount(router);
   alipay.mount(router);
   virtual.mount(router);
+  apple.mount(router);
   new PayPages(ctx, wechat, alipay).mount(router);
-  if (options.control) new ControlApi(ctx, wechat, alipay, virtual).mount(router);
+  if (options.control) new ControlApi(ctx, wechat, alipay, virtual, apple).mount(router);
   router.on("GET", "/", () =>
     json(200, { name: "paykit sandbox", wechat: "/v3/...", alipay: "/gateway.do" }),
   );
@@ -138,6 +144,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     wechat,
     alipay,
     virtual,
+    apple,
     close: async () => {
       ctx.notifier.stop();
       server.closeAllConnections();

@@ -94,12 +94,17 @@ export type NotifyEvent =
       /** App and merchant ids the notification names, to be compared with the order's. */
       appId?: string;
       mchId?: string;
+      /** When the gateway names the order by a reference of ours instead of out_trade_no (Apple's appAccountToken). */
+      gatewayReference?: string;
+      /** What was bought, when the gateway sells products (Apple): compared with the order's. */
+      product?: { id: string; quantity: number };
       raw: unknown;
     }
   | {
       kind: "refunded";
       provider: Provider;
       out_trade_no: string;
+      gatewayReference?: string;
       out_refund_no: string;
       refund_id: string;
       /** Integer fen of this refund, when the gateway says (WeChat). */
@@ -113,6 +118,7 @@ export type NotifyEvent =
       kind: "closed";
       provider: Provider;
       out_trade_no: string;
+      gatewayReference?: string;
       raw: unknown;
     };
 

@@ -27,13 +27,15 @@ const plan = (out_trade_no: string, total_fee = 980, provider = "wxpay") =>
     provider,
     data: { out_trade_no, total_fee, subject: "Oolong tea", type: "goods", custom: { sku: "oolong" } },
   });
-const paid = {
+let txn = 0;
+/** A payment with a transaction id of its own (a gateway transaction pays one order only). */
+const paidWith = () => ({
   provider: "wxpay",
-  transaction_id: "4200000000000000000000000001",
+  transaction_id: `42000000000000000${Date.now()}${txn++}`,
   paid_at: new Date(),
   notified: true,
   raw: { ok: 1 },
-};
+});
 
 describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"})`, () => {
   it("makes an order for a new out_trade_no and reuses an unpaid one, even for another provider", async () => {
@@ -51,7 +53,7 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
     const out = no();
     await store.open("default", plan(out));
     await expect(store.open("default", plan(out, 990))).rejects.toMatchObject({ code: "AMOUNT_MISMATCH" });
-    await store.markPaid("default", out, paid);
+    await store.markPaid("default", out, paidWith());
     await expect(store.open("default", plan(out))).rejects.toMatchObject({ code: "ORDER_PAID" });
     const closed = no();
     await store.open("default", plan(closed));
@@ -75,6 +77,7 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
   it("pays an order once under 50 concurrent attempts", async () => {
     const out = no();
     await store.open("default", plan(out));
+    const paid = paidWith();
     const results = await Promise.all(Array.from({ length: 50 }, () => store.markPaid("default", out, paid)));
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await store.find("default", out)).toMatchObject({
@@ -83,10 +86,20 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
     });
   });
 
+  it("lets one gateway transaction pay one order only", async () => {
+    const [a, b] = [no(), no()];
+    await store.open("default", plan(a));
+    await store.open("default", plan(b));
+    const paid = paidWith();
+    expect(await store.markPaid("default", a, paid)).toBeDefined();
+    await expect(store.markPaid("default", b, paid)).rejects.toThrow();
+    expect((await store.find("default", b))?.status).toBe(ORDER_STATUS.UNPAID);
+  });
+
   it("runs the handler once under 50 concurrent runs, its writes committed with user_order_success", async () => {
     const out = no();
     const { order } = await store.open("default", plan(out));
-    await store.markPaid("default", out, paid);
+    await store.markPaid("default", out, paidWith());
     let runs = 0;
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, () =>
@@ -105,7 +118,7 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
   it("rolls back a failing handler's writes, records the error, and succeeds on the next run, then never again", async () => {
     const out = no();
     const { order } = await store.open("default", plan(out));
-    await store.markPaid("default", out, paid);
+    await store.markPaid("default", out, paidWith());
     let runs = 0;
     const handler = async (o: { out_trade_no: string; total_fee: number }, tx: typeof database.db) => {
       runs++;
@@ -135,7 +148,7 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
   it("applies a refund to its order once, and marks the order refunded when all of it is", async () => {
     const out = no();
     await store.open("default", plan(out));
-    await store.markPaid("default", out, paid);
+    await store.markPaid("default", out, paidWith());
     await store.openRefund("default", { out_trade_no: out, out_refund_no: `${out}-1`, refund_fee: 300 });
     expect(
       await store.openRefund("default", { out_trade_no: out, out_refund_no: `${out}-1`, refund_fee: 300 }),

@@ -96,6 +96,16 @@ export const paymentRouter = router({
     .query(({ ctx, input }) => ctx.service.recent(input.pid ?? "default", input.limit)),
 
   /**
+   * Apple in-app purchase: the iOS app submits the signed transaction StoreKit 2 gave it (`jwsRepresentation`). It is
+   * self-authenticating (Apple's signature), so no key is needed; it pays the order its appAccountToken names.
+   */
+  appleTransaction: publicProcedure
+    .input(z.object({ signedTransaction: z.string().min(1).max(20_000), pid: z.string().optional() }))
+    .mutation(({ ctx, input }) =>
+      ctx.service.appleTransaction(input.pid ?? "default", input.signedTransaction),
+    ),
+
+  /**
    * WeChat mini-program login for virtual payment: the mini program sends its wx.login code; the api keeps the
    * session_key (never sent anywhere) and answers the buyer's openid.
    */

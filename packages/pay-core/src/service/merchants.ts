@@ -4,6 +4,7 @@ import type { Provider } from "../contract/providers";
 import type { ResolveOptions } from "../contract/resolve";
 import { PayKitError } from "../errors";
 import { AlipayAdapter } from "../providers/alipay/adapter";
+import { AppleIapAdapter } from "../providers/appleiap/adapter";
 import { WxpayAdapter } from "../providers/wxpay/adapter";
 import { type SessionKeyLookup, WxpayVirtualAdapter } from "../providers/wxpay-virtual/adapter";
 
@@ -27,6 +28,7 @@ export const merchantFileSchema = z.object({
         name: z.string().default(""),
         wxpay: z.record(z.string(), z.unknown()).optional(),
         wxpayVirtual: z.record(z.string(), z.unknown()).optional(),
+        appleiap: z.record(z.string(), z.unknown()).optional(),
         alipay: z.record(z.string(), z.unknown()).optional(),
       }),
     )
@@ -54,6 +56,7 @@ export class MerchantRegistry {
         const adapters: Partial<Record<Provider, PaymentAdapter>> = {};
         let resolve: ResolveOptions = {};
         if (m.wxpay) adapters.wxpay = new WxpayAdapter(m.wxpay as never);
+        if (m.appleiap) adapters.appleiap = new AppleIapAdapter(m.appleiap as never);
         if (m.wxpayVirtual) {
           adapters["wxpay-virtual"] = new WxpayVirtualAdapter(
             m.wxpayVirtual as never,

@@ -13,6 +13,7 @@ import type { Provider } from "../contract/providers";
 import type { CreatePaymentResult } from "../contract/result";
 import { PayKitError } from "../errors";
 import { paymentResult, planRefund, unwrap } from "../payment";
+import { AppleIapAdapter } from "../providers/appleiap/adapter";
 import { code2Session, WxpayVirtualAdapter } from "../providers/wxpay-virtual/adapter";
 import { pushSignature, sameHex } from "../providers/wxpay-virtual/sign";
 import type { Db } from "../store/db";
@@ -255,49 +256,100 @@ export class PaymentService {
       this.log.warn({ pid, provider, code: (error as PayKitError).code }, message);
       return adapter.notificationReply(false);
     }
-    const ok = await this.apply(merchant, event, true);
+    const { ok } = await this.apply(merchant, event, true);
     return adapter.notificationReply(ok);
   }
 
   /** Applies a verified event; returns whether the gateway may stop sending it. */
-  private async apply(merchant: Merchant, event: NotifyEvent, notified: boolean): Promise<boolean> {
+  private async apply(
+    merchant: Merchant,
+    event: NotifyEvent,
+    notified: boolean,
+  ): Promise<{ ok: boolean; detail?: string }> {
     const pid = merchant.pid;
+    const order = event.out_trade_no
+      ? await this.store.find(pid, event.out_trade_no)
+      : event.gatewayReference
+        ? await this.store.findByReference(pid, event.gatewayReference)
+        : undefined;
     const log = (outcome: string, detail?: string) =>
       this.store.logNotification({
         pid,
         provider: event.provider,
-        out_trade_no: event.out_trade_no,
+        out_trade_no: order?.out_trade_no ?? event.out_trade_no,
         kind: event.kind,
         outcome,
         detail,
       });
-    const order = await this.store.find(pid, event.out_trade_no);
-    if (!order) {
-      await log("refused", "no such order");
-      return false;
-    }
+    const refuse = async (detail: string) => {
+      await log("refused", detail);
+      return { ok: false, detail };
+    };
+    if (!order) return refuse("no such order");
     if (event.kind === "paid") {
-      const outcome = await this.applyPaid(order, { ...event }, notified);
+      let total = event.total_fee;
+      if (event.product) {
+        // A product purchase (Apple): what was bought must be what the order is for; the price, when comparable.
+        const other = order.other ?? {};
+        const productId = String(other.productId ?? other.productid ?? "");
+        const quantity = typeof other.quantity === "number" ? other.quantity : 1;
+        if (event.product.id !== productId || event.product.quantity !== quantity) {
+          return refuse(
+            `bought ${event.product.quantity} x ${event.product.id}, the order is for ${quantity} x ${productId}`,
+          );
+        }
+        if (Number.isNaN(total)) total = order.total_fee;
+      }
+      const outcome = await this.applyPaid(order, { ...event, total_fee: total }, notified);
       await log(outcome.log, outcome.detail);
-      return outcome.ack;
+      return { ok: outcome.ack, ...(outcome.detail ? { detail: outcome.detail } : {}) };
     }
     if (event.kind === "refunded") {
-      const refund = await this.store.findRefund(pid, event.out_refund_no);
-      if (!refund) {
-        await log("refused", `no refund ${event.out_refund_no}`);
-        return false;
+      let refund = await this.store.findRefund(pid, event.out_refund_no);
+      if (!refund && event.provider === "appleiap") {
+        // Apple grants refunds itself: the first word of one is its notification.
+        refund = await this.store.openRefund(pid, {
+          out_trade_no: order.out_trade_no,
+          out_refund_no: event.out_refund_no,
+          refund_fee: Math.min(event.refund_fee ?? order.total_fee, order.total_fee - order.refund_fee),
+        });
       }
+      if (!refund) return refuse(`no refund ${event.out_refund_no}`);
       const result = await this.store.updateRefund(pid, event.out_refund_no, {
         status: event.state,
         refund_id: event.refund_id,
         raw: event.raw,
       });
       await log(result === "unchanged" ? "duplicate" : "applied");
-      return true;
+      return { ok: true };
     }
-    const closed = await this.store.markClosed(pid, event.out_trade_no);
+    const closed = await this.store.markClosed(pid, order.out_trade_no);
     await log(closed ? "applied" : "duplicate");
-    return true;
+    return { ok: true };
+  }
+
+  /**
+   * Apple in-app purchase: the app submits the signed transaction StoreKit gave it. Verified with Apple's library,
+   * matched to the order by its appAccountToken, checked for product and quantity, and paid through the same path
+   * as a notification (a transaction pays one order only).
+   */
+  async appleTransaction(pid: string, signedTransaction: string): Promise<OrderView> {
+    const merchant = this.options.merchants.get(pid);
+    const adapter = this.adapter(merchant, "appleiap");
+    if (!(adapter instanceof AppleIapAdapter))
+      throw new PayKitError("CONFIG_INVALID", `merchant ${pid} has no Apple in-app purchase`);
+    const event = await adapter.verifyTransaction(signedTransaction);
+    const applied = await this.apply(merchant, event, false);
+    const order = event.gatewayReference
+      ? await this.store.findByReference(pid, event.gatewayReference)
+      : undefined;
+    if (!applied.ok || !order)
+      throw new PayKitError(
+        "NOTIFY_INVALID",
+        `the transaction was refused: ${applied.detail ?? "no order for it"}`,
+        { provider: "appleiap" },
+      );
+    return orderView(order);
   }
 
   /** The one path by which an order becomes paid, from a notification or from a query. */
@@ -317,7 +369,25 @@ export class PaymentService {
         detail: `amount ${paid.total_fee} is not the order's ${order.total_fee}`,
       };
     }
-    const changed = await this.store.markPaid(order.pid, order.out_trade_no, { ...paid, notified });
+    let changed: OrderRow | undefined;
+    try {
+      changed = await this.store.markPaid(order.pid, order.out_trade_no, { ...paid, notified });
+    } catch (error) {
+      // The unique index on (pid, transaction_id): this transaction already paid another order.
+      if (
+        String(
+          (error as { cause?: { code?: string }; code?: string }).cause?.code ??
+            (error as { code?: string }).code,
+        ) === "23505"
+      ) {
+        return {
+          ack: false,
+          log: "refused",
+          detail: `transaction ${paid.transaction_id} already paid another order`,
+        };
+      }
+      throw error;
+    }
     let duplicateDetail: string | undefined;
     if (!changed) {
       const current = await this.store.find(order.pid, order.out_trade_no);

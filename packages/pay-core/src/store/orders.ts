@@ -36,6 +36,15 @@ const refusalFor = (order: OrderRow): PayKitError | undefined => {
 export class OrderStore {
   constructor(readonly db: Db) {}
 
+  /** The order a gateway reference names (Apple's appAccountToken). */
+  async findByReference(pid: string, reference: string): Promise<OrderRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(orders)
+      .where(and(eq(orders.pid, pid), eq(orders.gateway_reference, reference)));
+    return row;
+  }
+
   /** A merchant's most recent orders, newest first. */
   async recent(pid: string, limit = 50): Promise<OrderRow[]> {
     return this.db.select().from(orders).where(eq(orders.pid, pid)).orderBy(desc(orders.id)).limit(limit);
@@ -68,6 +77,7 @@ export class OrderStore {
         subject: d.subject,
         type: d.type,
         custom: d.custom,
+        other: d.other,
         user_id: d.user_id ?? null,
         nickname: d.nickname ?? null,
         openid: d.openid ?? null,

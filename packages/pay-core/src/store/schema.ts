@@ -48,6 +48,8 @@ export const orders = pgTable(
     client_ip: text("client_ip"),
     /** The gateway's own number once paid (WeChat transaction_id, Alipay trade_no). */
     transaction_id: text("transaction_id"),
+    /** `other` as the caller sent it (e.g. Apple's productId and quantity, checked against the purchase). */
+    other: jsonb("other").$type<Record<string, unknown>>(),
     /** What the gateway gave at creation (prepay_id, trade_no; else the pay type): set once the gateway may know the order. */
     gateway_reference: text("gateway_reference"),
     /** True once the merchant's handler for `type` has run to the end (vk-uni-pay's user_order_success). */
@@ -67,6 +69,11 @@ export const orders = pgTable(
   },
   (t) => [
     uniqueIndex("pay_orders_pid_out_trade_no").on(t.pid, t.out_trade_no),
+    // A gateway transaction pays one order only (an Apple transaction replayed for another order is refused here).
+    uniqueIndex("pay_orders_pid_transaction_id")
+      .on(t.pid, t.transaction_id)
+      .where(sql`${t.transaction_id} is not null`),
+    index("pay_orders_reference").on(t.pid, t.gateway_reference),
     index("pay_orders_sweep").on(t.next_check_at).where(sql`${t.next_check_at} is not null`),
   ],
 );

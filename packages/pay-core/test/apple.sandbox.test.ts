@@ -1,0 +1,170 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MerchantRegistry } from "../src/service/merchants";
+import { PaymentService } from "../src/service/payments";
+import { testDatabase } from "./db";
+import { notifyEndpoint, startTestSandbox, until } from "./support";
+
+let env: Awaited<ReturnType<typeof startTestSandbox>>;
+let database: Awaited<ReturnType<typeof testDatabase>>;
+let service: PaymentService;
+let endpoint: Awaited<ReturnType<typeof notifyEndpoint>>;
+const runs: Record<string, number> = {};
+const bundleId = () => (env.merchant.appleiap as { bundleId: string }).bundleId;
+
+beforeAll(async () => {
+  env = await startTestSandbox();
+  database = await testDatabase();
+  endpoint = await notifyEndpoint(async ({ rawBody, headers, path }) => {
+    const [, , provider = "", pid = ""] = path.split("/");
+    return service.notify(pid, provider, { rawBody, headers });
+  });
+  service = new PaymentService({
+    db: database.db,
+    merchants: MerchantRegistry.fromFile(JSON.parse(readFileSync(env.sandbox.merchantConfigPath, "utf8"))),
+    handlers: {
+      gems: async (order) => {
+        runs[order.out_trade_no] = (runs[order.out_trade_no] ?? 0) + 1;
+        return true;
+      },
+    },
+    notifyUrl: (pid, provider) => `${endpoint.origin}/notify/${provider}/${pid}`,
+  });
+  await env.control("apple/notify-url", { url: `${endpoint.origin}/notify/appleiap/default` });
+});
+afterAll(async () => {
+  await env.sandbox.close();
+  await endpoint.close();
+  await database.close();
+});
+
+let seq = 0;
+const no = () => `IAP${Date.now()}${seq++}`;
+const create = (out: string, productid = "com.paykit.gems60") =>
+  service.create({
+    context: { platform: "app-plus", userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)" },
+    provider: "appleiap",
+    data: { out_trade_no: out, total_fee: 600, subject: "60 gems", type: "gems", other: { productid } },
+  });
+/** StoreKit 2 on the device: buys with the order's appAccountToken and gets the signed transaction. */
+async function purchase(
+  info: { productId: string; quantity: number; appAccountToken: string },
+  productId = info.productId,
+) {
+  const res = await fetch(`${env.sandbox.url}/sandbox/apple/purchase`, {
+    method: "POST",
+    body: JSON.stringify({
+      bundleId: bundleId(),
+      productId,
+      quantity: info.quantity,
+      appAccountToken: info.appAccountToken,
+      price: 600,
+    }),
+  });
+  return (await res.json()) as { transactionId: string; signedTransaction: string };
+}
+const sign = async (payload: object, chain: "own" | "foreign" = "own") =>
+  (await env.control("apple/sign", { payload, chain })).json.jws as string;
+const transaction = (over: Record<string, unknown>) => ({
+  transactionId: `2000000${Date.now() % 1e9}`,
+  originalTransactionId: "1",
+  bundleId: bundleId(),
+  productId: "com.paykit.gems60",
+  purchaseDate: Date.now(),
+  quantity: 1,
+  type: "Consumable",
+  signedDate: Date.now(),
+  environment: "Sandbox",
+  price: 6000,
+  currency: "CNY",
+  ...over,
+});
+
+describe(`Apple in-app purchase through the sandbox's App Store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"})`, () => {
+  it("binds the purchase to the order with an appAccountToken, verifies the signed transaction, pays once; the notification is a duplicate", async () => {
+    const out = no();
+    const r = await create(out);
+    expect(r.pay_type).toBe("appleiap_app-plus");
+    if (r.pay_type !== "appleiap_app-plus") return;
+    expect(r.orderInfo).toMatchObject({ productId: "com.paykit.gems60", quantity: 1 });
+    expect(r.orderInfo.appAccountToken).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    const bought = await purchase(r.orderInfo);
+    expect(await service.appleTransaction("default", bought.signedTransaction)).toMatchObject({
+      out_trade_no: out,
+      status: 1,
+      user_order_success: true,
+    });
+    expect(await service.appleTransaction("default", bought.signedTransaction)).toMatchObject({ status: 1 });
+    await until("the ONE_TIME_CHARGE notification to be acknowledged", async () => {
+      const d = (
+        (await (
+          await fetch(
+            `${env.sandbox.url}/sandbox/control/deliveries?out_trade_no=${r.orderInfo.appAccountToken}`,
+          )
+        ).json()) as {
+          deliveries: { acknowledged: boolean }[];
+        }
+      ).deliveries;
+      return d[0]?.acknowledged;
+    });
+    expect(runs[out]).toBe(1);
+  });
+
+  it("refuses a transaction signed by another key, for another bundle id, or for another product", async () => {
+    const out = no();
+    const r = await create(out);
+    if (r.pay_type !== "appleiap_app-plus") return;
+    const token = r.orderInfo.appAccountToken;
+    await expect(
+      service.appleTransaction("default", await sign(transaction({ appAccountToken: token }), "foreign")),
+    ).rejects.toMatchObject({
+      code: "NOTIFY_INVALID",
+      message: expect.stringContaining("does not verify"),
+    });
+    await expect(
+      service.appleTransaction(
+        "default",
+        await sign(transaction({ appAccountToken: token, bundleId: "com.other.app" })),
+      ),
+    ).rejects.toMatchObject({
+      message: expect.stringContaining("INVALID_APP_IDENTIFIER"),
+    });
+    const otherProduct = await purchase(r.orderInfo, "com.paykit.gems6000");
+    await expect(service.appleTransaction("default", otherProduct.signedTransaction)).rejects.toMatchObject({
+      message: expect.stringContaining("the order is for 1 x com.paykit.gems60"),
+    });
+    expect(await service.peek("default", out)).toMatchObject({ status: 0 });
+    expect(runs[out]).toBeUndefined();
+  });
+
+  it("uses a transaction once: replayed for a second order, it is refused", async () => {
+    const first = no();
+    const a = await create(first);
+    if (a.pay_type !== "appleiap_app-plus") return;
+    const bought = await purchase(a.orderInfo);
+    await service.appleTransaction("default", bought.signedTransaction);
+    const second = no();
+    const b = await create(second);
+    if (b.pay_type !== "appleiap_app-plus") return;
+    const replay = await sign(
+      transaction({ transactionId: bought.transactionId, appAccountToken: b.orderInfo.appAccountToken }),
+    );
+    await expect(service.appleTransaction("default", replay)).rejects.toMatchObject({
+      message: expect.stringContaining("already paid another order"),
+    });
+    expect(await service.peek("default", second)).toMatchObject({ status: 0 });
+  });
+
+  it("marks the order refunded when Apple's REFUND notification arrives", async () => {
+    const out = no();
+    const r = await create(out);
+    if (r.pay_type !== "appleiap_app-plus") return;
+    const bought = await purchase(r.orderInfo);
+    await service.appleTransaction("default", bought.signedTransaction);
+    expect((await env.control("apple/refund", { transactionId: bought.transactionId })).status).toBe(200);
+    await until("refunded", async () => (await service.peek("default", out)).status === 3);
+    expect(await service.peek("default", out)).toMatchObject({ refund_fee: 600 });
+  });
+});
