@@ -1,7 +1,8 @@
 import "reflect-metadata";
-import { generateKeyPairSync, randomBytes, randomInt, webcrypto } from "node:crypto";
+import { generateKeyPair, randomBytes, randomInt, webcrypto } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import * as x509 from "@peculiar/x509";
 
 // @peculiar/x509 wants the DOM Crypto type; Node's webcrypto is that object.
@@ -70,8 +71,12 @@ export interface SandboxCredentials {
   merchants: SandboxMerchant[];
 }
 
-const rsaPair = () => {
-  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+/**
+ * RSA key generation is the slow part of a first start (a prime search, 0.1–1 s a key): it runs on libuv's thread
+ * pool so the keys of a first start are found in parallel rather than one after another on the event loop.
+ */
+const rsaPair = async () => {
+  const { publicKey, privateKey } = await promisify(generateKeyPair)("rsa", { modulusLength: 2048 });
   return {
     publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
     privateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
@@ -237,9 +242,8 @@ async function issueUnderRoot(rootPrivateKey: string, publicKey: string, subject
   return cert.toString("pem");
 }
 
-function newMerchant(index: number): SandboxMerchant {
-  const merchantKeys = rsaPair();
-  const appKeys = rsaPair();
+async function newMerchant(index: number): Promise<SandboxMerchant> {
+  const [merchantKeys, appKeys] = await Promise.all([rsaPair(), rsaPair()]);
   return {
     name: index === 0 ? "paykit demo tea shop" : `paykit test merchant ${index + 1}`,
     wechat: {
@@ -285,30 +289,33 @@ export async function loadOrCreateCredentials(
   if (existsSync(file)) {
     credentials = JSON.parse(readFileSync(file, "utf8")) as SandboxCredentials;
   } else {
-    const publicKeyPair = rsaPair();
+    const [publicKeyPair, wechatPlatform, alipay] = await Promise.all([
+      rsaPair(),
+      platformCertificate(),
+      rsaPair(),
+    ]);
     credentials = {
       gateway: {
-        wechatPlatform: await platformCertificate(),
+        wechatPlatform,
         wechatPublicKey: { id: `PUB_KEY_ID_01${digits(28)}`, ...publicKeyPair },
-        alipay: rsaPair(),
+        alipay,
       },
       merchants: [],
     };
     changed = true;
   }
-  while (credentials.merchants.length < merchantCount) {
-    credentials.merchants.push(newMerchant(credentials.merchants.length));
-    changed = true;
-  }
-  // Later additions: data dirs from before get them now.
-  if (!credentials.gateway.apple) {
-    credentials.gateway.apple = await appleChain();
-    changed = true;
-  }
-  if (!credentials.gateway.alipayCertificates) {
-    credentials.gateway.alipayCertificates = await alipayCertificates(credentials.gateway.alipay.publicKey);
-    changed = true;
-  }
+  // Merchants, and the later additions that data dirs from before get now, are generated side by side.
+  const { gateway } = credentials;
+  const first = credentials.merchants.length;
+  const [added, apple, alipayCerts] = await Promise.all([
+    Promise.all(Array.from({ length: Math.max(0, merchantCount - first) }, (_, i) => newMerchant(first + i))),
+    gateway.apple ?? appleChain(),
+    gateway.alipayCertificates ?? alipayCertificates(gateway.alipay.publicKey),
+  ]);
+  if (added.length > 0 || !gateway.apple || !gateway.alipayCertificates) changed = true;
+  credentials.merchants.push(...added);
+  gateway.apple = apple;
+  gateway.alipayCertificates = alipayCerts;
   for (const [index, m] of credentials.merchants.entries()) {
     if (!m.appleBundleId) {
       m.appleBundleId = `com.paykit.sandbox.shop${index + 1}`;
@@ -327,7 +334,7 @@ export async function loadOrCreateCredentials(
     }
     if (!m.alipay.appCertificate) {
       m.alipay.appCertificate = await issueUnderRoot(
-        credentials.gateway.alipayCertificates.rootPrivateKey,
+        alipayCerts.rootPrivateKey,
         m.alipay.appPublicKey,
         `CN=${m.alipay.appId}, OU=paykit sandbox (test only), O=${m.name}, C=CN`,
       );
