@@ -354,8 +354,10 @@ export class AlipayAdapter implements PaymentAdapter {
       new URLSearchParams(typeof rawBody === "string" ? rawBody : Buffer.from(rawBody).toString("utf8")),
     );
     if (!params.sign) throw notifyInvalid("the notification has no sign: pass the raw form body as received");
-    if (params.sign_type && params.sign_type !== "RSA2")
-      throw notifyInvalid(`sign_type ${params.sign_type} is not RSA2`);
+    // Alipay always sends sign_type (required in its notification parameters). Demanding it also refuses a body
+    // whose `sign_type=` lost its "=": that makes an empty parameter, which the signature rule leaves out.
+    if (params.sign_type !== "RSA2")
+      throw notifyInvalid(`sign_type ${params.sign_type ?? "(none)"} is not RSA2`);
     if (
       !this.alipayPublicKey ||
       !rsa2Verify(this.alipayPublicKey, signContent(params, ["sign", "sign_type"]), params.sign)

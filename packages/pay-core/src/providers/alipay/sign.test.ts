@@ -66,6 +66,21 @@ describe("Alipay notification verification, on a real notification", () => {
     ).rejects.toThrow(/raw request body/);
   });
 
+  it("refuses it with a sign Node would decode to the same bytes, or without sign_type (found by fault test R1)", async () => {
+    const sign = NOTIFICATION.sign ?? "";
+    expect(sign.endsWith("=")).toBe(true);
+    // Trailing junk after the padding, and a control character inside it: Buffer.from(…, "base64") skips both.
+    for (const variant of [`${sign.slice(0, -1)}!3D`, `${sign.slice(0, -2)}\u001d${sign.slice(-1)}`]) {
+      await expect(
+        adapter.parseNotification({ rawBody: form({ ...NOTIFICATION, sign: variant }), headers: {} }),
+      ).rejects.toThrow(/signature does not verify/);
+    }
+    // `sign_type=RSA2` with its "=" flipped is an empty parameter `sign_typeRSA2`, which signing leaves out.
+    const { sign_type: _dropped, ...withoutSignType } = NOTIFICATION;
+    const flipped = form(withoutSignType).replace("&sign=", "&sign_typeRSA2&sign=");
+    await expect(adapter.parseNotification({ rawBody: flipped, headers: {} })).rejects.toThrow(/sign_type/);
+  });
+
   it("acknowledges with the literal success", () => {
     expect(adapter.notificationReply(true).body).toBe("success");
     expect(adapter.notificationReply(false).body).not.toBe("success");

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, createSign, createVerify, type KeyObject } from "node:crypto";
+import { isCanonicalBase64 } from "../../base64";
 
 /**
  * Alipay RSA2 (SHA256withRSA) content and signatures. The content is the parameters sorted by key, empty values
@@ -32,6 +33,7 @@ export function rsa2Sign(privateKey: KeyObject, content: string): string {
 }
 
 export function rsa2Verify(publicKey: KeyObject, content: string, signature: string): boolean {
+  if (!isCanonicalBase64(signature)) return false;
   try {
     return createVerify("RSA-SHA256").update(content, "utf8").verify(publicKey, signature, "base64");
   } catch {

@@ -81,6 +81,9 @@ describe("WeChat Pay request signatures, against the published examples", () => 
     });
     const message = `wx2421b1c4370ec43b\n${TS}\n${NONCE}\nwx201410272009395522657a690389285100\n`;
     expect(verifySha256WithRsa(docPublicKey, message, p.sign)).toBe(true);
+    // Node's base64 decoder would read these as the same signature; a verifier must not.
+    expect(verifySha256WithRsa(docPublicKey, message, `${p.sign} `)).toBe(false);
+    expect(verifySha256WithRsa(docPublicKey, message, `${p.sign}!3D`)).toBe(false);
   });
 });
 

@@ -1,4 +1,5 @@
 import { createSign, createVerify, type KeyObject, randomBytes } from "node:crypto";
+import { isCanonicalBase64 } from "../../base64";
 
 /**
  * WeChat Pay API v3 signatures, as small pure functions. RSASSA-PKCS1-v1_5 with SHA-256, base64.
@@ -21,6 +22,7 @@ export function sha256WithRsa(privateKey: KeyObject, message: string): string {
 }
 
 export function verifySha256WithRsa(publicKey: KeyObject, message: string, signature: string): boolean {
+  if (!isCanonicalBase64(signature)) return false;
   try {
     return createVerify("RSA-SHA256").update(message, "utf8").verify(publicKey, signature, "base64");
   } catch {
