@@ -38,6 +38,7 @@ const TRPC_CODES: Record<PayKitErrorCode, TRPC_ERROR_CODE_KEY> = {
   CONFIG_INVALID: "INTERNAL_SERVER_ERROR",
   ORDER_NOT_FOUND: "NOT_FOUND",
   ORDER_PAID: "CONFLICT",
+  ORDER_CHANGED: "CONFLICT",
   ORDER_CLOSED: "CONFLICT",
   ORDER_REFUNDED: "CONFLICT",
   AMOUNT_MISMATCH: "CONFLICT",
@@ -63,6 +64,12 @@ function paykitErrorOf(error: TRPCError, input: unknown): PayKitError {
     return new InvalidInputError(inputIssues(branch ?? issues));
   }
   if (error.code === "UNAUTHORIZED") return new PayKitError("UNAUTHORIZED", error.message);
+  // The request itself is malformed (a body that is not JSON, an unknown procedure, GET for a mutation): the
+  // caller's to fix, so a 400 that says so rather than a 500 that sends them looking at our logs.
+  if (error.code === "PARSE_ERROR" || error.code === "BAD_REQUEST")
+    return new PayKitError("INVALID_INPUT", `the request is malformed: ${error.message}`);
+  if (error.code === "NOT_FOUND" || error.code === "METHOD_NOT_SUPPORTED")
+    return new PayKitError("INVALID_INPUT", `no such call: ${error.message}`);
   return new PayKitError("INTERNAL", "internal error");
 }
 

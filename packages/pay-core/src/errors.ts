@@ -50,6 +50,12 @@ export const ERROR_CODES = {
     retryable: false,
     meaning: "The out_trade_no exists with another total_fee (or a notification carries another amount).",
   },
+  ORDER_CHANGED: {
+    status: 409,
+    retryable: false,
+    meaning:
+      "The out_trade_no was already placed with this provider with another subject, time_expire, openid or pay type; a gateway keeps an order's parameters. Repeat them as they were, or use a new out_trade_no.",
+  },
   REFUND_EXCEEDS_PAID: {
     status: 409,
     retryable: false,

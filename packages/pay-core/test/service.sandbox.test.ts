@@ -291,7 +291,8 @@ describe("refunds and pay types, on a bad day", () => {
     expect((await service.peek("default", out)).status).toBe(3);
   });
 
-  it("says clearly when WeChat refuses an order number for a second pay type", async () => {
+  it("says which parameters changed when an order number already placed is reused, before asking the gateway", async () => {
+    // WeChat answers these with "201 商户订单号重复"; the merchant gets a 409 that names what differs instead.
     const out = no("PT");
     await service.create(input("wxpay", out));
     const error = await service
@@ -300,7 +301,16 @@ describe("refunds and pay types, on a bad day", () => {
         context: { platform: "mp-weixin" },
       })
       .catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "GATEWAY_ERROR", gatewayCode: "INVALID_REQUEST" });
-    expect((error as Error).message).toContain("first placed as wxpay_h5");
+    expect(error).toMatchObject({ code: "ORDER_CHANGED" });
+    expect((error as Error).message).toMatch(/openid, pay type \(wxpay_h5, now wxpay_mp-weixin\)/);
+    const renamed = await service
+      .create(input("wxpay", out, { subject: "Another title" }))
+      .catch((e: unknown) => e);
+    expect(renamed).toMatchObject({
+      code: "ORDER_CHANGED",
+      message: expect.stringContaining("another subject"),
+    });
+    // The same parameters again are the same order: it is handed back, not refused.
+    await expect(service.create(input("wxpay", out))).resolves.toMatchObject({ out_trade_no: out });
   });
 });

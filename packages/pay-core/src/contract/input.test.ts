@@ -332,6 +332,14 @@ describe("planPayment: time_expire", () => {
       ["data.time_expire", "TIME_EXPIRE_INVALID"],
     ]);
   });
+
+  it("refuses a timestamp in microseconds or past the year 2286 (found by fuzzing: year 10000 broke formatting)", () => {
+    for (const time_expire of [(NOW + 10 * MINUTE) * 1000, 253402300800000, 1e13]) {
+      expect(refusal(request({ data: { time_expire } }))).toEqual([
+        ["data.time_expire", "TIME_EXPIRE_INVALID"],
+      ]);
+    }
+  });
 });
 
 describe("planPayment: provider, isPC, needQRcode, context", () => {

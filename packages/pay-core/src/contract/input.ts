@@ -134,7 +134,7 @@ export const createPaymentDataSchema = z
           error: "time_expire must be a 13-digit millisecond timestamp, e.g. Date.now() + 5 * 60_000",
         })
         .refine(
-          (v) => Number.isInteger(v) && v >= 1e12,
+          (v) => Number.isInteger(v) && v >= 1e12 && v < 1e13,
           rule(
             "TIME_EXPIRE_INVALID",
             "time_expire must be a 13-digit millisecond timestamp (Date.now() + ms); a 10-digit value is in seconds",

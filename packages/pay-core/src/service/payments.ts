@@ -7,7 +7,7 @@ import type {
   PaymentAdapter,
   RawNotification,
 } from "../adapter";
-import { planPayment } from "../contract/input";
+import { type PaymentPlan, planPayment } from "../contract/input";
 import type { PayType } from "../contract/pay-types";
 import type { Provider } from "../contract/providers";
 import type { CreatePaymentResult } from "../contract/result";
@@ -100,6 +100,21 @@ const orderView = (o: OrderRow): OrderView => ({
   time_expire: o.time_expire,
 });
 
+/**
+ * The parameters a gateway was given for an order that a repeated createPayment changes. WeChat also ties an order
+ * number to its first pay type (Native then H5 is refused); Alipay's pay types share a trade, so there it may change.
+ */
+function changedParameters(order: OrderRow, plan: PaymentPlan): string[] {
+  const d = plan.data;
+  const changed: string[] = [];
+  if (order.subject !== d.subject) changed.push("subject");
+  if ((order.time_expire?.getTime() ?? undefined) !== d.time_expire) changed.push("time_expire");
+  if ((order.openid || undefined) !== (d.openid || undefined)) changed.push("openid");
+  if (plan.provider === "wxpay" && order.pay_type !== plan.pay_type)
+    changed.push(`pay type (${order.pay_type}, now ${plan.pay_type})`);
+  return changed;
+}
+
 const refundView = (r: RefundRow): RefundView => ({
   out_trade_no: r.out_trade_no,
   out_refund_no: r.out_refund_no,
@@ -156,6 +171,17 @@ export class PaymentService {
     const { order } = await this.store.open(pid, plan);
     if (order.provider !== plan.provider && order.gateway_reference)
       await this.releaseAtPreviousProvider(merchant, order);
+    if (order.provider === plan.provider && order.gateway_reference) {
+      // The gateway already holds this order: WeChat refuses the same number with other parameters
+      // ("201 商户订单号重复"), so say which ones changed instead of passing on a gateway error.
+      const changed = changedParameters(order, plan);
+      if (changed.length > 0)
+        throw new PayKitError(
+          "ORDER_CHANGED",
+          `order ${order.out_trade_no} was placed with ${plan.provider} with another ${changed.join(", ")}: repeat them as they were, or use a new out_trade_no`,
+          { provider: plan.provider },
+        );
+    }
 
     const outcome = await adapter.createPayment(plan as typeof plan & { pay_type: PayType }, {
       notifyUrl: this.options.notifyUrl(pid, plan.provider),
@@ -176,25 +202,6 @@ export class PaymentService {
       this.log.warn(
         { pid, out_trade_no: order.out_trade_no, reason: outcome.reason },
         "create outcome unknown",
-      );
-    }
-    if (
-      outcome.status === "failed" &&
-      order.gateway_reference &&
-      order.provider === plan.provider &&
-      order.pay_type !== plan.pay_type &&
-      outcome.error.gatewayCode === "INVALID_REQUEST"
-    ) {
-      // WeChat keeps an order number to the pay type it was first placed with.
-      throw new PayKitError(
-        "GATEWAY_ERROR",
-        `order ${order.out_trade_no} was first placed as ${order.pay_type}; ${plan.provider} refuses it as ${plan.pay_type}: use a new out_trade_no`,
-        {
-          provider: plan.provider,
-          gatewayCode: outcome.error.gatewayCode,
-          gatewayMessage: outcome.error.gatewayMessage,
-          cause: outcome.error,
-        },
       );
     }
     const created = unwrap(outcome, plan.provider);
