@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadEnv } from "../src/env";
 import type { AppRouter } from "../src/router/index";
 import { type Api, startApi } from "../src/server";
+import { until } from "./support";
 
 const API_KEY = "test-only-api-key";
 const SECRET = "test-only-checkout-secret-0123456789abcdef";
@@ -79,16 +80,6 @@ const rowCount = async () =>
   );
 const paykitCode = (e: unknown) =>
   ((e as TRPCClientError<AppRouter>).data as { paykit?: { code: string } } | undefined)?.paykit?.code;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe(`the api end to end through the sandbox (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"})`, () => {
   it.each([
