@@ -4,19 +4,24 @@
  *     genuine notifications they were made from then pay every order (so the harness can tell accepted from refused).
  * R4: property-based fuzzing (fast-check) of payment.create's input over HTTP: never a 5xx, every refusal with a
  *     stable paykit code, no row written for a refused input.
+ * R2: on PostgreSQL, 100 orders x 50 concurrent copies of their notification, spread over two api processes: every
+ *     handler ran once, every order paid once.
  * R6: no private key, APIv3 key, API key or checkout secret in any response or log line of the run.
  *
  * The genuine notifications come from the sandbox: the api's PUBLIC_URL points at a capture server here, so the
  * sandbox's deliveries land in this test, which forwards or mutates them. Mutations are drawn from a seeded PRNG;
  * FAULT_SEED reproduces a run.
  */
+
+import { type ChildProcess, spawn } from "node:child_process";
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { ERROR_CODES } from "@paykit/pay-core";
 import {
   encryptResource,
@@ -359,6 +364,37 @@ function alipayMutations(n: Captured): Mutation[] {
   return out;
 }
 
+/** Another api process on the same PostgreSQL database (R2): `tsx src/main.ts`, as `pnpm start` runs it. */
+async function spawnApi(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: join(dirname(fileURLToPath(import.meta.url)), ".."),
+    env: {
+      ...process.env,
+      PORT: "0",
+      DATA_DIR: mkdtempSync(join(tmpdir(), "paykit-faults-proc-")),
+      MERCHANT_CONFIG: sandbox.merchantConfigPath,
+      PUBLIC_URL: `http://127.0.0.1:${(capture.address() as AddressInfo).port}`,
+      API_KEYS: API_KEY,
+      CHECKOUT_SECRET,
+      SWEEP_INTERVAL_MS: "0",
+      LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stderr?.on("data", (d: Buffer) => logLines.push(String(d)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += String(d);
+      logLines.push(String(d));
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`the api process exited (${code}): ${out}`)));
+  });
+  return { url, child };
+}
+
 describe(`fault tests (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}; FAULT_SEED=${SEED})`, () => {
   it("R1: every mutated notification is refused and changes no row; the genuine ones then pay every order", async () => {
     const config = merchantConfig();
@@ -574,6 +610,96 @@ describe(`fault tests (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}; FA
       `R4: ${Number(process.env.FUZZ_RUNS ?? 500)} fuzzed inputs, ${accepted} accepted, refusals by (first issue) code ${JSON.stringify(Object.fromEntries(codes))}, no 5xx, no row for a refusal; seed ${SEED}`,
     );
   });
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    "R2: 100 orders x 50 concurrent duplicate notifications over two api processes: each handler runs once",
+    async () => {
+      const apis = await Promise.all([spawnApi(), spawnApi()]);
+      try {
+        const call = (i: number) =>
+          createTRPCClient<AppRouter>({
+            links: [
+              httpLink({
+                url: `${apis[i % 2]?.url}/trpc`,
+                headers: { Authorization: `Bearer ${API_KEY}` },
+              }),
+            ],
+          });
+        const ORDERS = 100;
+        const COPIES = 50;
+        const stamp = Date.now();
+        const orders = Array.from({ length: ORDERS }, (_, i) => ({
+          provider: i % 2 === 0 ? ("wxpay" as const) : ("alipay" as const),
+          out_trade_no: `faultdup${stamp}${i}`,
+        }));
+        const seen = captured.length;
+        for (const [i, o] of orders.entries()) {
+          await call(i).payment.create.mutate({
+            context: { platform: "pc" },
+            provider: o.provider,
+            data: {
+              out_trade_no: o.out_trade_no,
+              total_fee: 500 + i,
+              subject: "Duplicate test",
+              type: "goods",
+            },
+          });
+          const res = await fetch(`${sandbox.url}/sandbox/control/pay`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify(o),
+          });
+          expect(res.status).toBe(200);
+        }
+        await until("a notification for every order", async () => captured.length >= seen + ORDERS, 60_000);
+        const genuine = captured.slice(seen, seen + ORDERS);
+        // Ten orders at a time, each order's 50 copies at once, alternating between the two processes.
+        let refusedCopies = 0;
+        for (let batch = 0; batch < ORDERS; batch += 10) {
+          const sends = genuine.slice(batch, batch + 10).flatMap((n) =>
+            Array.from({ length: COPIES }, async (_, k) => {
+              const target = apis[k % 2]?.url;
+              const res = await fetch(`${target}${n.path}`, {
+                method: "POST",
+                headers: n.headers,
+                body: n.body,
+              });
+              const text = await res.text();
+              const ok = n.path.startsWith("/notify/alipay/") ? text === "success" : res.status === 204;
+              if (!ok) refusedCopies++;
+            }),
+          );
+          await Promise.all(sends);
+        }
+        const numbers = orders.map((o) => o.out_trade_no);
+        const rows = async <T>(q: ReturnType<typeof sql>) =>
+          ((await api.database.db.execute(q)) as unknown as { rows: T[] }).rows;
+        const paid = await rows<{ out_trade_no: string; status: number; user_order_success: boolean }>(
+          sql`select out_trade_no, status, user_order_success from pay_orders where out_trade_no like ${`faultdup${stamp}%`}`,
+        );
+        const fulfilled = await rows<{ out_trade_no: string; n: number }>(
+          sql`select out_trade_no, count(*)::int as n from demo_fulfilments where out_trade_no like ${`faultdup${stamp}%`} group by out_trade_no`,
+        );
+        const outcomes = await rows<{ outcome: string; n: number }>(
+          sql`select outcome, count(*)::int as n from pay_notifications where out_trade_no like ${`faultdup${stamp}%`} group by outcome`,
+        );
+        const byOutcome = Object.fromEntries(outcomes.map((r) => [r.outcome, r.n]));
+        expect(refusedCopies, "copies that were not acknowledged").toBe(0);
+        expect(paid.map((r) => r.out_trade_no).sort()).toEqual([...numbers].sort());
+        expect(paid.every((r) => r.status === 1 && r.user_order_success)).toBe(true);
+        expect(fulfilled.length).toBe(ORDERS);
+        expect(fulfilled.every((r) => r.n === 1)).toBe(true);
+        // A handler that ran twice would have failed on the fulfilment's primary key and been logged as such.
+        expect(byOutcome).toEqual({ applied: ORDERS, duplicate: ORDERS * COPIES - ORDERS });
+        console.log(
+          `R2: ${ORDERS} orders x ${COPIES} concurrent notifications over 2 api processes on PostgreSQL: ${byOutcome.applied} applied, ${byOutcome.duplicate} duplicates acknowledged, ${fulfilled.length} fulfilments (each once), 0 paid twice`,
+        );
+      } finally {
+        for (const a of apis) a.child.kill("SIGTERM");
+      }
+    },
+    180_000,
+  );
 
   it("R6: no secret in any response or log line of the run", async () => {
     // Give the logs something to say: refused input, a wrong API key, an unknown order.
