@@ -1,0 +1,346 @@
+/**
+ * `pnpm bench`: paykit's throughput next to its limits and a peer, every figure measured in this one run, written to
+ * BENCHMARKS.md at the repository root. The api and the peer run as their own processes; the load comes from
+ * autocannon in a third (bench/load.mjs). PostgreSQL figures need a server at BENCH_PG_URL (default
+ * postgres://postgres@127.0.0.1:5432/test), where a `paykit_bench` database is made afresh; without one they are
+ * reported as not measured.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createPrivateKey, type KeyObject, randomBytes, randomUUID, sign } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { encryptResource, responseMessage, signSha256Rsa, startSandbox } from "@paykit/sandbox";
+import pg from "pg";
+
+const apiDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = resolve(apiDir, "../..");
+const API_KEY = `bench-only-${randomBytes(8).toString("hex")}`;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 16;
+const children: ChildProcess[] = [];
+
+interface Load {
+  rps: number;
+  total: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** Starts a Node process and resolves with the URL it prints (`listening on http://…`). */
+function startProcess(args: string[], env: Record<string, string | undefined>): Promise<string> {
+  const child = spawn(process.execPath, args, { cwd: apiDir, env: env as NodeJS.ProcessEnv, stdio: "pipe" });
+  children.push(child);
+  return new Promise((resolveUrl, reject) => {
+    let out = "";
+    const read = (d: Buffer) => {
+      out += String(d);
+      const m = /listening on (http:\/\/[^\s)]+)/.exec(out);
+      if (m?.[1]) resolveUrl(m[1]);
+    };
+    child.stdout?.on("data", read);
+    child.stderr?.on("data", (d: Buffer) => {
+      out += String(d);
+    });
+    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited (${code}):\n${out}`)));
+  });
+}
+
+/** Runs the load generator in its own process and returns what it measured. */
+function load(options: Record<string, unknown>): Promise<Load> {
+  return new Promise((resolveLoad, reject) => {
+    const child = spawn(process.execPath, [join(apiDir, "bench/load.mjs"), JSON.stringify(options)], {
+      cwd: apiDir,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += String(d);
+    });
+    child.on("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      if (code === 0 && line.startsWith("{")) resolveLoad(JSON.parse(line) as Load);
+      else reject(new Error(`the load generator failed (${code}): ${out}`));
+    });
+  });
+}
+
+/** RSA-2048 SHA256withRSA signatures per second on one core, the key parsed once: the limit of P1's path. */
+function signRate(pem: string, ms = 3000): number {
+  const key = createPrivateKey(pem);
+  const content = Buffer.from(
+    `app_id=2021000000000000&biz_content={"out_trade_no":"B${"0".repeat(20)}","total_amount":"9.80","subject":"Oolong tea 250 g","product_code":"QUICK_MSECURITY_PAY"}&charset=utf-8&format=json&method=alipay.trade.app.pay&notify_url=http://127.0.0.1:4000/notify/alipay/default&sign_type=RSA2&timestamp=2026-11-22 09:00:00&version=1.0`,
+  );
+  for (let i = 0; i < 200; i++) sign("sha256", content, key);
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    sign("sha256", content, key);
+    n++;
+  }
+  return n / ((performance.now() - start) / 1000);
+}
+
+async function pgAvailable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A fresh `paykit_bench` database next to the one at `adminUrl`. */
+async function freshDatabase(adminUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  await client.query("drop database if exists paykit_bench");
+  await client.query("create database paykit_bench");
+  await client.end();
+  const url = new URL(adminUrl);
+  url.pathname = "/paykit_bench";
+  return url.toString();
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
+
+async function main() {
+  const started = new Date();
+  const sandbox = await startSandbox({ dataDir: mkdtempSync(join(tmpdir(), "paykit-bench-sbx-")) });
+  const config = JSON.parse(readFileSync(sandbox.merchantConfigPath, "utf8")) as {
+    merchants: {
+      wxpay: { mchId: string; apiV3Key: string; appId: Record<string, string>; publicKeyId: string };
+      alipay: { appId: string; privateKey: string };
+    }[];
+  };
+  const merchant = config.merchants[0];
+  if (!merchant) throw new Error("the sandbox has no merchant");
+  const apiEnv = (extra: Record<string, string>) => {
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      PORT: "0",
+      DATA_DIR: mkdtempSync(join(tmpdir(), "paykit-bench-api-")),
+      MERCHANT_CONFIG: sandbox.merchantConfigPath,
+      PUBLIC_URL: "http://127.0.0.1:4000",
+      API_KEYS: API_KEY,
+      SWEEP_INTERVAL_MS: "0",
+      LOG_LEVEL: "warn",
+      ...extra,
+    };
+    if (!extra.DATABASE_URL) delete env.DATABASE_URL;
+    return env;
+  };
+  const createLoad = (url: string, prefix: string, seconds: number) =>
+    load({
+      url,
+      connections: CONNECTIONS,
+      duration: seconds,
+      create: {
+        prefix,
+        headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
+        body: {
+          context: { platform: "app-plus" },
+          provider: "alipay",
+          data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
+        },
+      },
+    });
+  const measureCreate = async (url: string, prefix: string) => {
+    await createLoad(url, `${prefix}w`, 3); // warm-up: JIT, pools, caches
+    return createLoad(url, prefix, SECONDS);
+  };
+
+  console.log("P1: raw RSA-2048 sign rate…");
+  const rawSign = signRate(merchant.alipay.privateKey);
+
+  console.log("P1: plain Node + alipay-sdk sdkExecute…");
+  const plainUrl = await startProcess([join(apiDir, "bench/plain-alipay.mjs")], {
+    ...process.env,
+    ALIPAY_APP_ID: merchant.alipay.appId,
+    ALIPAY_PRIVATE_KEY: merchant.alipay.privateKey,
+    NOTIFY_URL: "http://127.0.0.1:4000/notify/alipay/default",
+  });
+  const plain = await measureCreate(plainUrl, "PL");
+
+  console.log("P1: paykit api on PGlite…");
+  const pgliteUrl = await startProcess(["--import", "tsx", "src/main.ts"], apiEnv({}));
+  const onPglite = await measureCreate(pgliteUrl, "PG");
+
+  const adminUrl = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+  let onPostgres: Load | undefined;
+  let notify: { rows: number; load: Load; applied: number }[] = [];
+  let dropAfter: string | undefined;
+  if (await pgAvailable(adminUrl)) {
+    const dbUrl = await freshDatabase(adminUrl);
+    console.log("P1: paykit api on PostgreSQL…");
+    const pgUrl = await startProcess(["--import", "tsx", "src/main.ts"], apiEnv({ DATABASE_URL: dbUrl }));
+    onPostgres = await measureCreate(pgUrl, "PS");
+    notify = await measureNotify(pgUrl, dbUrl, merchant, sandbox.context.keys.wechatPublicKey);
+    dropAfter = adminUrl;
+  } else {
+    console.log(`no PostgreSQL at ${adminUrl}: PostgreSQL figures not measured`);
+  }
+
+  const p1 = (label: string, l: Load | undefined) =>
+    l
+      ? `| P1 payment.create, alipay_app-plus, ${label} | ${fmt(l.rps)} req/s (p50 ${l.p50} ms, p99 ${l.p99} ms; ${l.non2xx + l.errors} failed) | ${fmt(l.rps / rawSign, 2)} x raw sign; ${fmt(l.rps / plain.rps, 2)} x plain handler | >= 0.6 x raw sign; >= 2 x plain | ${l.rps >= 0.6 * rawSign && l.rps >= 2 * plain.rps ? "yes" : "no"} |`
+      : `| P1 payment.create, alipay_app-plus, ${label} | not measured (no PostgreSQL) | | | |`;
+  const p3 = notify.map(
+    (n) =>
+      `| P3 verified WeChat notifications applied, ${fmt(n.rows)} orders in the table (PostgreSQL) | ${fmt(n.load.rps)} /s (p50 ${n.load.p50} ms, p99 ${n.load.p99} ms; ${n.applied} of ${n.load.total} paid) | ${notify[0] ? fmt(n.load.rps / notify[0].load.rps, 2) : "-"} x the 10^3 figure | >= 1,500/s, flat | ${n.load.rps >= 1500 && n.applied === n.load.total ? "yes" : "no"} |`,
+  );
+  const cpu = cpus();
+  const md = `# Benchmarks
+
+Written by \`pnpm bench\` (apps/api/bench/run.ts) on ${started.toISOString()}. Every ratio compares figures measured
+in this one run on this machine: ${cpu.length} cores (${cpu[0]?.model ?? "unknown"}), ${fmt(totalmem() / 2 ** 30, 1)} GiB,
+Node ${process.version}. The api and the peer each run as one process; the load comes from autocannon
+(${CONNECTIONS} connections, ${SECONDS} s after a 3 s warm-up) in another. Shared machines are noisy: read the
+ratios, not the absolute figures.
+
+| Measure | Figure | Ratio | Target | Met |
+| --- | --- | --- | --- | --- |
+| Raw RSA-2048 SHA256withRSA signatures on one core, key parsed once (P1's limit) | ${fmt(rawSign)} /s | 1 | | |
+| Plain Node handler calling alipay-sdk \`sdkExecute\`, no order store (P1's peer) | ${fmt(plain.rps)} req/s (p50 ${plain.p50} ms) | ${fmt(plain.rps / rawSign, 2)} x raw sign | | |
+${p1("embedded PGlite, order written", onPglite)}
+${p1("PostgreSQL, order written", onPostgres)}
+${p3.length > 0 ? p3.join("\n") : "| P3 notification ingestion | not measured (no PostgreSQL) | | | |"}
+| P2 wxpay Native create latency, api's own share at 200 req/s | not measured yet | | p50 <= 3 ms, p99 <= 15 ms | |
+| P4 checkout: click to QR visible; first-load JS | not measured by this script yet (\`next build\` reports /checkout at 165.8 kB gzipped) | | <= 250 ms; <= 120 kB | no (JS) |
+
+How to read P1: paykit signs the app-pay string itself with a key parsed once (byte-identical to \`sdkExecute\`, a
+test holds them equal) and writes the order; the plain handler stores nothing but pays alipay-sdk's key parsing on
+every signature. P3 sends each order's notification once (signed as the gateway signs, WeChat Pay public-key mode),
+so every request is verified, decrypted, applied in a row-locked transaction and handled.
+
+What limits it (CPU profiles of the api under P1, 2026-11-22): on PGlite the embedded WebAssembly Postgres takes
+about 58% of the api process's time, in the same thread as everything else; on PostgreSQL the api process is
+CPU-bound, with RSA signing about 22% of its busy time and the rest spread over HTTP, tRPC, Drizzle's query building
+and the pg driver. On a 2-core machine the api, the load generator and PostgreSQL share the cores.
+`;
+  writeFileSync(join(root, "BENCHMARKS.md"), md);
+  console.log(md);
+  await sandbox.close();
+  for (const c of children) c.kill("SIGTERM");
+  if (dropAfter) {
+    // A million rows are not worth keeping: leave the server as it was.
+    const client = new pg.Client({ connectionString: dropAfter });
+    await client.connect();
+    await client.query("drop database if exists paykit_bench with (force)");
+    await client.end();
+  }
+}
+
+type Merchant = {
+  wxpay: { mchId: string; apiV3Key: string; appId: Record<string, string>; publicKeyId: string };
+};
+
+/** P3: verified notifications per second with 10^3 and then 10^6 orders in pay_orders (PostgreSQL). */
+async function measureNotify(apiUrl: string, dbUrl: string, merchant: Merchant, gatewayKey: KeyObject) {
+  const db = new pg.Client({ connectionString: dbUrl });
+  await db.connect();
+  await db.query("truncate pay_orders, pay_notifications, pay_refunds, demo_fulfilments restart identity");
+  const PER_STAGE = Number(process.env.BENCH_NOTIFICATIONS ?? 1000);
+  const results: { rows: number; load: Load; applied: number }[] = [];
+  // Warm-up orders first, then a stage at about 10^3 rows, then 10^6.
+  for (const [stage, tableSize] of [
+    ["w", 0],
+    ["a", 1_000],
+    ["b", 1_000_000],
+  ] as const) {
+    const count = stage === "w" ? 300 : PER_STAGE;
+    const { rows } = await db.query<{ n: number }>("select count(*)::int as n from pay_orders");
+    const background = Math.max(0, tableSize - (rows[0]?.n ?? 0) - count);
+    if (background > 0) {
+      console.log(`P3: ${fmt(background)} more orders in the table…`);
+      await db.query(
+        `insert into pay_orders (pid, out_trade_no, provider, pay_type, platform, total_fee, subject, type, status)
+         select 'bench-background', '${stage}bg' || g, 'wxpay', 'wxpay_h5', 'h5', 100, 'background', 'goods', (g % 2)::smallint
+         from generate_series(1, $1::int) g`,
+        [background],
+      );
+      await db.query("analyze pay_orders");
+    }
+    const prefix = `P3${stage}${Date.now()}n`;
+    await db.query(
+      `insert into pay_orders (pid, out_trade_no, provider, pay_type, platform, total_fee, subject, type, gateway_reference)
+       select 'default', $1 || g, 'wxpay', 'wxpay_h5', 'h5', 100, 'Oolong tea 250 g', 'goods', 'bench' || g
+       from generate_series(1, $2::int) g`,
+      [prefix, count],
+    );
+    const requests = Array.from({ length: count }, (_, i) =>
+      notification(merchant, gatewayKey, `${prefix}${i + 1}`),
+    );
+    const file = join(mkdtempSync(join(tmpdir(), "paykit-bench-p3-")), "requests.json");
+    writeFileSync(file, JSON.stringify(requests));
+    const { rows: total } = await db.query<{ n: number }>("select count(*)::int as n from pay_orders");
+    if (stage !== "w")
+      console.log(`P3: ${count} notifications with ${fmt(total[0]?.n ?? 0)} orders in the table…`);
+    const result = await load({ url: apiUrl, connections: CONNECTIONS, amount: count, requestsFile: file });
+    const { rows: paid } = await db.query<{ n: number }>(
+      "select count(*)::int as n from pay_orders where out_trade_no like $1 and status = 1",
+      [`${prefix}%`],
+    );
+    if (stage !== "w") results.push({ rows: total[0]?.n ?? 0, load: result, applied: paid[0]?.n ?? 0 });
+  }
+  await db.end();
+  return results;
+}
+
+/** A WeChat Pay TRANSACTION.SUCCESS notification for one order, signed as the gateway signs (public-key mode). */
+function notification(merchant: Merchant, gatewayKey: KeyObject, outTradeNo: string) {
+  const resource = {
+    appid: merchant.wxpay.appId.h5,
+    mchid: merchant.wxpay.mchId,
+    out_trade_no: outTradeNo,
+    transaction_id: `42000${randomBytes(12).toString("hex")}`.slice(0, 28),
+    trade_type: "MWEB",
+    trade_state: "SUCCESS",
+    trade_state_desc: "支付成功",
+    bank_type: "OTHERS",
+    attach: "",
+    success_time: new Date(Date.now() + 8 * 3600_000).toISOString().replace(/\.\d+Z$/, "+08:00"),
+    payer: { openid: "oBenchBuyer" },
+    amount: { total: 100, payer_total: 100, currency: "CNY", payer_currency: "CNY" },
+  };
+  const body = JSON.stringify({
+    id: randomUUID(),
+    create_time: resource.success_time,
+    resource_type: "encrypt-resource",
+    event_type: "TRANSACTION.SUCCESS",
+    summary: "支付成功",
+    resource: {
+      original_type: "transaction",
+      ...encryptResource(merchant.wxpay.apiV3Key, JSON.stringify(resource), "transaction"),
+    },
+  });
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = randomBytes(16).toString("hex").toUpperCase();
+  return {
+    path: "/notify/wxpay/default",
+    headers: {
+      "content-type": "application/json",
+      "wechatpay-timestamp": timestamp,
+      "wechatpay-nonce": nonce,
+      "wechatpay-serial": merchant.wxpay.publicKeyId,
+      "wechatpay-signature-type": "WECHATPAY2-SHA256-RSA2048",
+      "wechatpay-signature": signSha256Rsa(gatewayKey, responseMessage(timestamp, nonce, body)),
+    },
+    body,
+  };
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) c.kill("SIGTERM");
+  });
