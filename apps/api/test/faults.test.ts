@@ -6,6 +6,8 @@
  *     stable paykit code, no row written for a refused input.
  * R2: on PostgreSQL, 100 orders x 50 concurrent copies of their notification, spread over two api processes: every
  *     handler ran once, every order paid once.
+ * R3: on PostgreSQL, kill -9 of an api process in the middle of creates and of notification handling; restarted on
+ *     the same port, the sandbox's retries land: no paid order lost, no handler run twice, no order paid twice.
  * R6: no private key, APIv3 key, API key or checkout secret in any response or log line of the run.
  *
  * The genuine notifications come from the sandbox: the api's PUBLIC_URL points at a capture server here, so the
@@ -364,16 +366,28 @@ function alipayMutations(n: Captured): Mutation[] {
   return out;
 }
 
+/** A TCP port free right now, for a process that must come back on the same one. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
 /** Another api process on the same PostgreSQL database (R2): `tsx src/main.ts`, as `pnpm start` runs it. */
-async function spawnApi(): Promise<{ url: string; child: ChildProcess }> {
+async function spawnApi(port = 0): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: join(dirname(fileURLToPath(import.meta.url)), ".."),
     env: {
       ...process.env,
-      PORT: "0",
+      PORT: String(port),
       DATA_DIR: mkdtempSync(join(tmpdir(), "paykit-faults-proc-")),
       MERCHANT_CONFIG: sandbox.merchantConfigPath,
-      PUBLIC_URL: `http://127.0.0.1:${(capture.address() as AddressInfo).port}`,
+      // With a fixed port (R3) the gateway notifies the process itself, and finds its successor after a crash.
+      PUBLIC_URL: port
+        ? `http://127.0.0.1:${port}`
+        : `http://127.0.0.1:${(capture.address() as AddressInfo).port}`,
       API_KEYS: API_KEY,
       CHECKOUT_SECRET,
       SWEEP_INTERVAL_MS: "0",
@@ -696,6 +710,110 @@ describe(`fault tests (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}; FA
         );
       } finally {
         for (const a of apis) a.child.kill("SIGTERM");
+      }
+    },
+    180_000,
+  );
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    "R3: kill -9 in the middle of creates and of notification handling loses no payment and pays none twice",
+    async () => {
+      const port = await freePort();
+      const ORDERS = 60;
+      const stamp = Date.now();
+      const orders = Array.from({ length: ORDERS }, (_, i) => ({
+        provider: i % 2 === 0 ? ("wxpay" as const) : ("alipay" as const),
+        out_trade_no: `faultkill${stamp}${i}`,
+      }));
+      const client = (url: string) =>
+        createTRPCClient<AppRouter>({
+          links: [httpLink({ url: `${url}/trpc`, headers: { Authorization: `Bearer ${API_KEY}` } })],
+        });
+      const create = (url: string, o: (typeof orders)[number], i: number) =>
+        client(url).payment.create.mutate({
+          context: { platform: "pc" },
+          provider: o.provider,
+          data: { out_trade_no: o.out_trade_no, total_fee: 700 + i, subject: "Crash test", type: "goods" },
+        });
+      const rows = async <T>(q: ReturnType<typeof sql>) =>
+        ((await api.database.db.execute(q)) as unknown as { rows: T[] }).rows;
+      const count = async (q: ReturnType<typeof sql>) => (await rows<{ n: number }>(q))[0]?.n ?? 0;
+      const like = `faultkill${stamp}%`;
+      const paidCount = () =>
+        count(sql`select count(*)::int as n from pay_orders where out_trade_no like ${like} and status = 1`);
+      // Paid and its handler run: markPaid commits first, then the handler and user_order_success commit together.
+      const doneCount = () =>
+        count(
+          sql`select count(*)::int as n from pay_orders where out_trade_no like ${like} and status = 1 and user_order_success`,
+        );
+
+      // 1. Creates in flight, eight at a time; the process dies once a third have answered.
+      let first = await spawnApi(port);
+      const created = new Set<string>();
+      let answered = 0;
+      const inFlight: Promise<void>[] = [];
+      for (const [i, o] of orders.entries()) {
+        inFlight.push(
+          create(first.url, o, i).then(
+            () => {
+              created.add(o.out_trade_no);
+              answered++;
+            },
+            () => undefined,
+          ),
+        );
+        if (inFlight.length % 8 === 0)
+          await Promise.race([
+            Promise.all(inFlight.slice(-8)),
+            until("", async () => answered >= ORDERS / 3, 30_000),
+          ]);
+        if (answered >= ORDERS / 3 && first.child.exitCode === null) first.child.kill("SIGKILL");
+      }
+      await Promise.all(inFlight);
+      const lostInCreate = ORDERS - created.size;
+      expect(lostInCreate, "some creates should have died with the process").toBeGreaterThan(0);
+
+      // 2. A new process on the same port; the merchant retries the creates that got no answer (same out_trade_no).
+      first = await spawnApi(port);
+      for (const [i, o] of orders.entries()) if (!created.has(o.out_trade_no)) await create(first.url, o, i);
+
+      // 3. Every buyer pays; the process dies while the notifications are being handled.
+      for (const o of orders) {
+        const res = await fetch(`${sandbox.url}/sandbox/control/pay`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(o),
+        });
+        expect(res.status).toBe(200);
+      }
+      await until("some notifications handled", async () => (await paidCount()) >= 5, 30_000);
+      first.child.kill("SIGKILL");
+      const paidAtCrash = await paidCount();
+
+      // 4. Its successor takes the gateways' retries.
+      const second = await spawnApi(port);
+      try {
+        await until("every order paid and handled", async () => (await doneCount()) === ORDERS, 90_000);
+        const fulfilled = await count(
+          sql`select count(*)::int as n from demo_fulfilments where out_trade_no like ${like}`,
+        );
+        const appliedTwice = await count(
+          sql`select count(*)::int as n from (select out_trade_no from pay_notifications where out_trade_no like ${like} and outcome = 'applied' group by out_trade_no having count(*) > 1) t`,
+        );
+        const handlerFailures = await count(
+          sql`select count(*)::int as n from pay_notifications where out_trade_no like ${like} and outcome = 'handler_failed'`,
+        );
+        // One fulfilment per order (its primary key would turn a second run into a handler failure), and no order
+        // went from unpaid to paid twice. A process killed between the two commits leaves the order paid with its
+        // handler not yet run: the redelivered notification runs it.
+        expect(fulfilled).toBe(ORDERS);
+        expect(handlerFailures).toBe(0);
+        expect(appliedTwice).toBe(0);
+        console.log(
+          `R3: ${ORDERS} orders; kill -9 after ${ORDERS - lostInCreate} creates answered (${lostInCreate} retried), kill -9 again with ${paidAtCrash} of ${ORDERS} paid; after restart ${ORDERS} paid and handled, ${fulfilled} fulfilments, ${appliedTwice} paid twice, ${handlerFailures} handler failures`,
+        );
+      } finally {
+        second.child.kill("SIGTERM");
       }
     },
     180_000,
