@@ -1,4 +1,5 @@
 import { createHash, createSign, createVerify, type KeyObject, X509Certificate } from "node:crypto";
+import { isCanonicalBase64 } from "../base64";
 
 /**
  * The gateway's side of Alipay's RSA2 signatures, written from Alipay's documentation (not shared with
@@ -21,6 +22,7 @@ export function rsa2Sign(privateKey: KeyObject, content: string): string {
 }
 
 export function rsa2Verify(publicKey: KeyObject, content: string, signature: string): boolean {
+  if (!isCanonicalBase64(signature)) return false;
   try {
     return createVerify("RSA-SHA256").update(content, "utf8").verify(publicKey, signature, "base64");
   } catch {

@@ -42,6 +42,9 @@ describe("the sandbox's WeChat Pay verifier, on WeChat's published examples", ()
     const message = requestMessage("GET", "/v3/refund/domestic/refunds/123123123123", TS, NONCE, "");
     expect(message).toBe(`GET\n/v3/refund/domestic/refunds/123123123123\n${TS}\n${NONCE}\n\n`);
     expect(verifySha256Rsa(docKey, message, GET_SIGNATURE)).toBe(true);
+    // Junk after the padding decodes to the same bytes in Node; the gateway refuses it.
+    expect(verifySha256Rsa(docKey, message, `${GET_SIGNATURE}!3D`)).toBe(false);
+    expect(verifySha256Rsa(docKey, message, `${GET_SIGNATURE} `)).toBe(false);
   });
 
   it("verifies the JSAPI order body example, and refuses it with one byte changed", () => {

@@ -1,4 +1,5 @@
 import { createCipheriv, createSign, createVerify, type KeyObject, randomBytes } from "node:crypto";
+import { isCanonicalBase64 } from "../base64";
 
 /**
  * The gateway's side of WeChat Pay API v3's signatures, written from WeChat's documentation (not shared with
@@ -47,6 +48,7 @@ export function signSha256Rsa(privateKey: KeyObject, message: string): string {
 }
 
 export function verifySha256Rsa(publicKey: KeyObject, message: string, signature: string): boolean {
+  if (!isCanonicalBase64(signature)) return false;
   try {
     return createVerify("RSA-SHA256").update(message).verify(publicKey, signature, "base64");
   } catch {
