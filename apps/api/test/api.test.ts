@@ -2,14 +2,13 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signCheckoutToken } from "@paykit/pay-core";
-import { type Sandbox, startSandbox } from "@paykit/sandbox";
+import { type Sandbox, startSandbox, until } from "@paykit/sandbox";
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadEnv } from "../src/env";
 import type { AppRouter } from "../src/router/index";
 import { type Api, startApi } from "../src/server";
-import { until } from "./support";
 
 const API_KEY = "test-only-api-key";
 const SECRET = "test-only-checkout-secret-0123456789abcdef";

@@ -33,16 +33,16 @@ import {
   signContent,
   signSha256Rsa,
   startSandbox,
+  until,
 } from "@paykit/sandbox";
 import { createTRPCClient, httpLink } from "@trpc/client";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadEnv } from "../src/env";
 import type { AppRouter } from "../src/router/index";
 import { type Api, startApi } from "../src/server";
-import { until } from "./support";
 
 const API_KEY = `test-only-api-key-${randomBytes(8).toString("hex")}`;
 const CHECKOUT_SECRET = `test-only-checkout-secret-${randomBytes(16).toString("hex")}`;
@@ -144,12 +144,12 @@ const merchantConfig = () =>
     }[];
   };
 
-/** The merchant's backend: every response body is kept for R6. */
-const backend = () =>
+/** The merchant's backend, calling this test's api or another process (R2, R3): every response is kept for R6. */
+const backend = (apiUrl?: string) =>
   createTRPCClient<AppRouter>({
     links: [
       httpLink({
-        url: `${api.url}/trpc`,
+        url: `${apiUrl ?? api.url}/trpc`,
         headers: { Authorization: `Bearer ${API_KEY}` },
         fetch: async (input, init) => {
           const res = await fetch(input, init);
@@ -173,22 +173,22 @@ async function post(m: Pick<Mutation, "path" | "headers" | "body">) {
  * other test file may share the PostgreSQL database and write at the same time.
  */
 async function snapshot(): Promise<string> {
-  const rows = async (q: ReturnType<typeof sql>) =>
-    JSON.stringify(((await api.database.db.execute(q)) as unknown as { rows: unknown[] }).rows);
   return [
-    await rows(sql`select * from pay_orders where out_trade_no like 'fault%' order by id`),
-    await rows(sql`select * from pay_refunds where out_trade_no like 'fault%' order by id`),
-    await rows(sql`select * from demo_fulfilments where out_trade_no like 'fault%' order by out_trade_no`),
+    JSON.stringify(await rows(sql`select * from pay_orders where out_trade_no like 'fault%' order by id`)),
+    JSON.stringify(await rows(sql`select * from pay_refunds where out_trade_no like 'fault%' order by id`)),
+    JSON.stringify(
+      await rows(sql`select * from demo_fulfilments where out_trade_no like 'fault%' order by out_trade_no`),
+    ),
   ].join("\n");
 }
-const refusedCount = async () =>
-  Number(
-    (
-      (await api.database.db.execute(
-        sql`select count(*)::int as n from pay_notifications where outcome = 'refused'`,
-      )) as unknown as { rows: { n: number }[] }
-    ).rows[0]?.n,
-  );
+/** A query's rows, on the in-process api's connection (the same database the spawned processes use). */
+async function rows<T>(q: SQL): Promise<T[]> {
+  return ((await api.database.db.execute(q)) as unknown as { rows: T[] }).rows;
+}
+/** The `n` of a `select count(*)::int as n …`. */
+const count = async (q: SQL) => (await rows<{ n: number }>(q))[0]?.n ?? 0;
+const refusedCount = () =>
+  count(sql`select count(*)::int as n from pay_notifications where outcome = 'refused'`);
 
 // --- mutations ---------------------------------------------------------------------------------------------
 
@@ -579,13 +579,7 @@ describe(`fault tests (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}; FA
     let accepted = 0;
     const rowsFor = async (out: unknown) =>
       typeof out === "string"
-        ? Number(
-            (
-              (await api.database.db.execute(
-                sql`select count(*)::int as n from pay_orders where out_trade_no = ${out}`,
-              )) as unknown as { rows: { n: number }[] }
-            ).rows[0]?.n,
-          )
+        ? count(sql`select count(*)::int as n from pay_orders where out_trade_no = ${out}`)
         : 0;
     await fc.assert(
       fc.asyncProperty(body, async (text) => {
@@ -630,15 +624,7 @@ describe(`fault tests (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}; FA
     async () => {
       const apis = await Promise.all([spawnApi(), spawnApi()]);
       try {
-        const call = (i: number) =>
-          createTRPCClient<AppRouter>({
-            links: [
-              httpLink({
-                url: `${apis[i % 2]?.url}/trpc`,
-                headers: { Authorization: `Bearer ${API_KEY}` },
-              }),
-            ],
-          });
+        const call = (i: number) => backend(apis[i % 2]?.url);
         const ORDERS = 100;
         const COPIES = 50;
         const stamp = Date.now();
@@ -686,8 +672,6 @@ describe(`fault tests (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}; FA
           await Promise.all(sends);
         }
         const numbers = orders.map((o) => o.out_trade_no);
-        const rows = async <T>(q: ReturnType<typeof sql>) =>
-          ((await api.database.db.execute(q)) as unknown as { rows: T[] }).rows;
         const paid = await rows<{ out_trade_no: string; status: number; user_order_success: boolean }>(
           sql`select out_trade_no, status, user_order_success from pay_orders where out_trade_no like ${`faultdup${stamp}%`}`,
         );
@@ -725,19 +709,12 @@ describe(`fault tests (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}; FA
         provider: i % 2 === 0 ? ("wxpay" as const) : ("alipay" as const),
         out_trade_no: `faultkill${stamp}${i}`,
       }));
-      const client = (url: string) =>
-        createTRPCClient<AppRouter>({
-          links: [httpLink({ url: `${url}/trpc`, headers: { Authorization: `Bearer ${API_KEY}` } })],
-        });
       const create = (url: string, o: (typeof orders)[number], i: number) =>
-        client(url).payment.create.mutate({
+        backend(url).payment.create.mutate({
           context: { platform: "pc" },
           provider: o.provider,
           data: { out_trade_no: o.out_trade_no, total_fee: 700 + i, subject: "Crash test", type: "goods" },
         });
-      const rows = async <T>(q: ReturnType<typeof sql>) =>
-        ((await api.database.db.execute(q)) as unknown as { rows: T[] }).rows;
-      const count = async (q: ReturnType<typeof sql>) => (await rows<{ n: number }>(q))[0]?.n ?? 0;
       const like = `faultkill${stamp}%`;
       const paidCount = () =>
         count(sql`select count(*)::int as n from pay_orders where out_trade_no like ${like} and status = 1`);

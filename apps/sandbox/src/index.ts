@@ -3,4 +3,5 @@ export { rsa2Sign, signContent } from "./alipay/protocol";
 export type { SandboxCredentials, SandboxMerchant } from "./credentials";
 export { type Delivery, RETRY_SCHEDULE_MS, type Tamper } from "./notify";
 export { type Sandbox, type SandboxOptions, startSandbox } from "./server";
+export { until } from "./until";
 export { encryptResource, responseMessage, signSha256Rsa } from "./wechat/protocol";

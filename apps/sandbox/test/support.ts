@@ -56,20 +56,7 @@ export interface MerchantConfigFile {
   merchants: MerchantConfig[];
 }
 
-/** Waits for a condition by polling it; fails with `what` after `ms`. */
-export async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from "../src/until";
 
 // --- WeChat Pay v3, merchant side ---------------------------------------------------------------------------
 

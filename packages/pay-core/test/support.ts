@@ -59,20 +59,7 @@ export async function notifyEndpoint(
   };
 }
 
-/** Waits for a condition by polling it. */
-export async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from "@paykit/sandbox";
 
 export interface Parsed {
   arrival: Arrival;
