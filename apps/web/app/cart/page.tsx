@@ -1,7 +1,8 @@
 "use client";
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import { type Cart, formatCart, productOf, yuan } from "../../lib/catalog";
+import { type Cart, formatCart } from "../../lib/catalog";
+import { CartLines } from "./CartLines";
 import { clearCart, readCart } from "./store";
 
 /** The cart: what the buyer chose; the checkout prices it on the server. */
@@ -18,17 +19,7 @@ export default function CartPage() {
   return (
     <>
       <h1>Cart</h1>
-      <table>
-        <tbody>
-          {cart.map((i) => (
-            <tr key={i.sku}>
-              <td>{productOf(i.sku)?.name}</td>
-              <td>× {i.quantity}</td>
-              <td>{yuan((productOf(i.sku)?.price ?? 0) * i.quantity)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <CartLines cart={cart} />
       <p>
         <Link className="button" href={`/checkout?items=${formatCart(cart)}`} data-testid="to-checkout">
           Checkout

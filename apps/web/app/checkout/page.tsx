@@ -2,8 +2,9 @@ import { randomInt } from "node:crypto";
 import { signCheckoutToken } from "@paykit/pay-core/checkout";
 import { headers } from "next/headers";
 import Link from "next/link";
-import { parseCart, price, productOf, yuan } from "../../lib/catalog";
+import { formatCart, parseCart, price } from "../../lib/catalog";
 import { shop } from "../../lib/server";
+import { CartLines } from "../cart/CartLines";
 import { CheckoutPanel } from "./CheckoutPanel";
 
 export const dynamic = "force-dynamic";
@@ -45,7 +46,7 @@ export default async function CheckoutPage({
       subject,
       type: "goods",
       custom: {
-        items: cart.map((i) => `${i.sku}:${i.quantity}`).join(","),
+        items: formatCart(cart),
         sku: cart[0]?.sku ?? "",
         quantity: cart[0]?.quantity ?? 1,
       },
@@ -59,17 +60,7 @@ export default async function CheckoutPage({
   return (
     <>
       <h1>Checkout</h1>
-      <table>
-        <tbody>
-          {cart.map((i) => (
-            <tr key={i.sku}>
-              <td>{productOf(i.sku)?.name}</td>
-              <td>× {i.quantity}</td>
-              <td>{yuan((productOf(i.sku)?.price ?? 0) * i.quantity)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <CartLines cart={cart} />
       <p>
         Order <code data-testid="order-number">{out_trade_no}</code>
       </p>
