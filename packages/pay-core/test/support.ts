@@ -32,30 +32,41 @@ export interface Arrival {
   path: string;
 }
 
-/** A merchant's notify endpoint: hands each raw notification to `handle` and answers with what it returns. */
+/**
+ * A merchant's notify endpoint: hands each raw notification to `handle` and answers with what it returns. `close()`
+ * waits for the handlers still running, so a test's database is not dropped under a notification being applied.
+ */
 export async function notifyEndpoint(
   handle: (a: Arrival) => Promise<{ status: number; contentType: string; body: string }>,
 ) {
+  const running = new Set<Promise<unknown>>();
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const reply = await handle({
+    const handled = handle({
       rawBody: Buffer.concat(chunks).toString("utf8"),
       headers: req.headers,
       path: req.url ?? "/",
     });
-    res.writeHead(reply.status, { "Content-Type": reply.contentType });
-    res.end(reply.body);
+    running.add(handled);
+    try {
+      const reply = await handled;
+      res.writeHead(reply.status, { "Content-Type": reply.contentType });
+      res.end(reply.body);
+    } finally {
+      running.delete(handled);
+    }
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify/wxpay`,
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      await Promise.allSettled(running);
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
 
