@@ -1,11 +1,63 @@
 // The load generator, run as its own process so it does not share a core's event loop with what it measures.
 // argv[2]: JSON { url, connections, duration?, amount?, overallRate?, create?: { headers, body, prefix },
-//                 requestsFile?: a JSON array of { path, headers, body } sent once each, in order }.
+//                 requestsFile?: a JSON array of { path, headers, body } sent once each, in order,
+//                 paced?: { rate, seconds } with create: see paced() }.
 // Prints one JSON line: requests per second, latency percentiles (ms), and the counts that must be zero.
 import { readFileSync } from "node:fs";
+import { Agent, request } from "node:http";
 import autocannon from "autocannon";
 
 const o = JSON.parse(process.argv[2]);
+
+/**
+ * Latency at a fixed rate needs an open loop: request i leaves at start + i/rate whether or not earlier ones have
+ * been answered. autocannon's connections each wait for their response before sending again, so when the server
+ * stalls it sends less and the stall never shows in its latencies (coordinated omission). Prints every request's
+ * out_trade_no, status and latency (ms, from the moment it was sent) so the caller can subtract per request, and
+ * how late the generator's own timers sent the latest one (lag: if that grows, the figures are not at the rate).
+ */
+async function paced() {
+  const { rate, seconds } = o.paced;
+  const url = new URL("/trpc/payment.create", o.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const count = Math.round(rate * seconds);
+  const samples = [];
+  let lag = 0;
+  const one = (i, due) =>
+    new Promise((resolve) => {
+      const sent = performance.now();
+      lag = Math.max(lag, sent - due);
+      const body = structuredClone(o.create.body);
+      body.data.out_trade_no = `${o.create.prefix}${i}`;
+      const req = request(url, { method: "POST", agent, headers: o.create.headers }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          samples.push([body.data.out_trade_no, res.statusCode, performance.now() - sent]);
+          resolve();
+        });
+      });
+      req.on("error", () => {
+        samples.push([body.data.out_trade_no, 0, performance.now() - sent]);
+        resolve();
+      });
+      req.end(JSON.stringify(body));
+    });
+  const start = performance.now() + 20;
+  const pending = [];
+  for (let i = 0; i < count; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(one(i, due));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  console.log(JSON.stringify({ seconds: (performance.now() - start) / 1000, lag, samples }));
+}
+if (o.paced) {
+  await paced();
+  process.exit(0);
+}
 let requests;
 if (o.create) {
   // Every request a new order: a unique out_trade_no in an otherwise fixed createPayment body.

@@ -8,7 +8,7 @@ import { AppleAppStore } from "./apple";
 import type { SandboxContext, WechatSignMode } from "./context";
 import { ControlApi } from "./control";
 import { loadOrCreateCredentials, merchantConfig } from "./credentials";
-import { json, Router, readRequest, send } from "./http";
+import { json, Router, readRequest, type SandboxRequest, send } from "./http";
 import { Notifier } from "./notify";
 import { PayPages } from "./pages";
 import { Store } from "./store";
@@ -30,6 +30,8 @@ export interface SandboxOptions {
   merchants?: number;
   /** The URL pay-page links should use, when it is not http://host:port (e.g. behind a proxy). */
   publicUrl?: string;
+  /** Told of every request once answered, with the sandbox's own time in ms (benchmarks subtract the gateway's share). */
+  observe?: (request: SandboxRequest, ms: number) => void;
 }
 
 export interface Sandbox {
@@ -115,11 +117,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             ? json(405, { code: "METHOD_NOT_ALLOWED", message: `${request.method} is not allowed here` })
             : await found.handler(request, found.params);
       // How long the sandbox itself took, so benchmarks can subtract the gateway's share.
-      response.headers = {
-        ...response.headers,
-        "Server-Timing": `sandbox;dur=${(performance.now() - started).toFixed(3)}`,
-      };
+      const ms = performance.now() - started;
+      response.headers = { ...response.headers, "Server-Timing": `sandbox;dur=${ms.toFixed(3)}` };
       send(res, response);
+      options.observe?.(request, ms);
     } catch (error) {
       console.error("sandbox: unexpected error", error);
       send(res, json(500, { code: "SYSTEM_ERROR", message: "系统错误" }));
