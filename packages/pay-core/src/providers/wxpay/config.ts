@@ -40,7 +40,7 @@ export const wxpayConfigSchema = z
     /** Download and use platform certificates. Default: when no WeChat Pay public key is configured. */
     platformCertificates: z.boolean().optional(),
     baseUrl: z.url().default("https://api.mch.weixin.qq.com"),
-    /** How long to wait for the gateway before the outcome counts as unknown. */
+    /** How long each step of a call (connecting, the answer's headers, its body) may take before the outcome counts as unknown. */
     timeoutMs: z.number().int().positive().default(10_000),
   })
   .refine((c) => (c.publicKey === undefined) === (c.publicKeyId === undefined), {
