@@ -1,103 +1,30 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Api, loadEnv, startApi } from "@paykit/api";
-import { type Sandbox, startSandbox } from "@paykit/sandbox";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DESKTOP_UA, IPHONE_UA, launchChromium, type Stack, startStack, webDir } from "./stack";
 
 /**
  * The demo site in a real browser (Debian's Chromium, driven by playwright-core): the sandbox, the api on the
- * address the site was built to proxy /trpc to, and `next start` on the built site. Screenshots of each final
- * state go to test/screenshots/.
+ * address the site was built to proxy /trpc to, and `next start` on the built site (./stack.ts, shared with the
+ * checkout benchmark). Screenshots of each final state go to test/screenshots/.
  */
-const webDir = new URL("..", import.meta.url).pathname;
 const shots = join(webDir, "test/screenshots");
-const DESKTOP_UA =
-  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
-const IPHONE_UA =
-  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 
-let sandbox: Sandbox;
-let api: Api;
-let web: ChildProcess;
+let stack: Stack;
 let webUrl: string;
 let browser: Browser;
 
-/** The api address the built site proxies /trpc to (next build bakes rewrites into the routes manifest). */
-function builtApiUrl(): URL {
-  const manifest = JSON.parse(readFileSync(join(webDir, ".next/routes-manifest.json"), "utf8")) as {
-    rewrites: { afterFiles: { source: string; destination: string }[] };
-  };
-  const trpc = manifest.rewrites.afterFiles.find((r) => r.source.startsWith("/trpc"));
-  if (!trpc)
-    throw new Error("the site was not built with the /trpc rewrite: run `pnpm --filter @paykit/web build`");
-  return new URL(trpc.destination.replace("/trpc/:path*", ""));
-}
-
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
-  sandbox = await startSandbox({ dataDir: mkdtempSync(join(tmpdir(), "paykit-web-sbx-")), timeScale: 0.01 });
-  const apiUrl = builtApiUrl();
-  const dataDir = mkdtempSync(join(tmpdir(), "paykit-web-api-"));
-  api = await startApi(
-    loadEnv({
-      PORT: apiUrl.port,
-      HOST: apiUrl.hostname,
-      DATA_DIR: dataDir,
-      MERCHANT_CONFIG: sandbox.merchantConfigPath,
-      TRUST_PROXY: "1",
-      SWEEP_INTERVAL_MS: "1000",
-      LOG_LEVEL: "silent",
-    }),
-  );
-  const port = String(3200 + Math.floor(Math.random() * 500));
-  webUrl = `http://127.0.0.1:${port}`;
-  web = spawn(
-    process.execPath,
-    [join(webDir, "node_modules/next/dist/bin/next"), "start", "-p", port, "-H", "127.0.0.1"],
-    {
-      cwd: webDir,
-      env: {
-        ...process.env,
-        NEXT_TELEMETRY_DISABLED: "1",
-        PAYKIT_DEV_SECRETS: join(dataDir, "dev-secrets.json"),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("next start did not become ready")), 60_000);
-    web.stdout?.on("data", (d) => {
-      if (/Ready in/.test(String(d))) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    web.on("exit", (code) => reject(new Error(`next start exited with ${code}`)));
-  });
-  // playwright-core starts Chromium with a fresh, empty profile of its own.
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  stack = await startStack();
+  webUrl = stack.webUrl;
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  web?.kill("SIGTERM");
-  await api?.close();
-  await sandbox?.close();
+  await stack?.close();
 });
 
 const desktop = () => browser.newContext({ viewport: { width: 1280, height: 800 }, userAgent: DESKTOP_UA });
@@ -160,7 +87,7 @@ describe("the demo checkout in Chromium", () => {
     const { page, orderNo } = await checkout(context, "oolong-250:1");
     await page.getByTestId("pay-wxpay").click();
     const content = await scanQr(page);
-    expect(content.startsWith(`${sandbox.url}/pay/wxpay/`)).toBe(true);
+    expect(content.startsWith(`${stack.sandbox.url}/pay/wxpay/`)).toBe(true);
     expect(await page.getByTestId("payment-amount").textContent()).toBe("¥9.80");
     await page.screenshot({ path: join(shots, "desktop-wxpay-qr.png") });
     await payOnPhone(context, content);
@@ -191,7 +118,7 @@ describe("the demo checkout in Chromium", () => {
     const { page } = await checkout(context, "puer-357:1");
     await page.getByTestId("pay-alipay").click();
     const content = await scanQr(page);
-    expect(content.startsWith(`${sandbox.url}/pay/alipay/`)).toBe(true);
+    expect(content.startsWith(`${stack.sandbox.url}/pay/alipay/`)).toBe(true);
     await payOnPhone(context, content);
     await page.getByTestId("payment-paid").waitFor({ timeout: 15_000 });
     await page.screenshot({ path: join(shots, "desktop-alipay-paid.png") });

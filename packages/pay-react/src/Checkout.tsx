@@ -1,9 +1,9 @@
 "use client";
 import type { Provider } from "@paykit/pay-core";
-import { QRCodeSVG } from "qrcode.react";
 import { useEffect, useState } from "react";
 import { formatFen } from "./checkout-token";
 import type { PaymentState } from "./machine";
+import { loadQrCode, QrCode } from "./qr";
 import type { OrderSnapshot, PaymentResult } from "./trpc";
 import { type UsePaymentOptions, usePayment } from "./usePayment";
 
@@ -47,7 +47,12 @@ function Countdown({ until }: { until: number }) {
  * given to the host app through `onStateChange`.
  */
 export function Checkout({ merchantName, providers = ["wxpay", "alipay"], ...options }: CheckoutProps) {
-  const { state, pay, cancel, reset, summary, environment } = usePayment(options);
+  const { state, pay: create, cancel, reset, summary, environment } = usePayment(options);
+  const pay = (provider: Provider) => {
+    // A PC pays by scanning a QR code: load its renderer while the payment is being created.
+    if (environment.isPC) loadQrCode().catch(() => {});
+    return create(provider);
+  };
   const choose = (
     <fieldset className="paykit-providers" aria-label="Choose how to pay">
       {providers.map((p) => (
@@ -82,10 +87,9 @@ export function Checkout({ merchantName, providers = ["wxpay", "alipay"], ...opt
 
       {state.status === "waiting" && state.mode === "qr" && (
         <div className="paykit-qr">
-          <QRCodeSVG
+          <QrCode
             value={qrTextOf(state.result) ?? ""}
             size={220}
-            marginSize={2}
             data-testid="payment-qr"
             data-content={qrTextOf(state.result)}
           />

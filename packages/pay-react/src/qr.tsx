@@ -1,0 +1,64 @@
+"use client";
+import { useEffect, useState } from "react";
+
+/**
+ * qrcode.react, loaded when a QR code is about to be shown rather than with the page: most visits never show one
+ * (phones redirect or open a pay sheet), and on a PC <Checkout> starts loading it when the buyer chooses to pay,
+ * while the payment is being created, so the code does not wait for it.
+ */
+type QrModule = typeof import("qrcode.react");
+
+let loaded: QrModule | undefined;
+let loading: Promise<QrModule> | undefined;
+
+export function loadQrCode(): Promise<QrModule> {
+  loading ??= import("qrcode.react").then(
+    (module) => {
+      loaded = module;
+      return module;
+    },
+    (error: unknown) => {
+      loading = undefined; // a later attempt may succeed (e.g. the network came back)
+      throw error;
+    },
+  );
+  return loading;
+}
+
+/** A QR code of `value` as an SVG; until qrcode.react has loaded, an empty square of the same size. */
+export function QrCode({
+  value,
+  size,
+  ...data
+}: {
+  value: string;
+  size: number;
+  "data-testid"?: string;
+  "data-content"?: string;
+}) {
+  const [module, setModule] = useState(loaded);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    if (module || failed) return;
+    let alive = true;
+    loadQrCode().then(
+      (m) => alive && setModule(m),
+      () => alive && setFailed(true),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [module, failed]);
+
+  if (module) return <module.QRCodeSVG value={value} size={size} marginSize={2} {...data} />;
+  if (failed)
+    return (
+      <div role="alert" className="paykit-qr-failed">
+        <p>The QR code could not be loaded.</p>
+        <button type="button" onClick={() => setFailed(false)}>
+          Show it again
+        </button>
+      </div>
+    );
+  return <div className="paykit-qr-loading" style={{ width: size, height: size }} aria-busy="true" />;
+}
