@@ -61,6 +61,49 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
     await expect(store.open("default", plan(closed))).rejects.toMatchObject({ code: "ORDER_CLOSED" });
   });
 
+  it("stores what a create and a payment carry, nullable fields included (its statements are prepared)", async () => {
+    const out = no();
+    const expire = Math.floor(Date.now() / 1000) * 1000 + 30 * 60_000;
+    const opened = await store.open(
+      "default",
+      planPayment({
+        context: { platform: "pc", clientIP: "203.0.113.7" },
+        provider: "wxpay",
+        data: {
+          out_trade_no: out,
+          total_fee: 980,
+          subject: "Oolong tea",
+          type: "goods",
+          time_expire: expire,
+          other: { productId: "oolong-250", quantity: 2 },
+        },
+      }),
+    );
+    expect(opened.order).toMatchObject({
+      custom: {},
+      other: { productId: "oolong-250", quantity: 2 },
+      client_ip: "203.0.113.7",
+      openid: null,
+    });
+    expect(opened.order.time_expire?.getTime()).toBe(expire);
+    const bare = (await store.open("default", plan(no()))).order;
+    expect(bare).toMatchObject({ other: {}, time_expire: null, custom: { sku: "oolong" } });
+
+    // Found paid by a query: no notification date; the gateway's record is kept as it was given.
+    const paidAt = new Date("2026-11-22T09:30:05+08:00");
+    const row = await store.markPaid("default", out, { ...paidWith(), paid_at: paidAt, notified: false });
+    expect(row).toMatchObject({ status: ORDER_STATUS.PAID, notify_date: null, original_data: { ok: 1 } });
+    expect(row?.pay_date?.getTime()).toBe(paidAt.getTime());
+    const notified = no();
+    await store.open("default", plan(notified));
+    const told = await store.markPaid("default", notified, {
+      ...paidWith(),
+      raw: { trade_state: "SUCCESS" },
+    });
+    expect(told?.notify_date).toBeInstanceOf(Date);
+    expect(told?.original_data).toEqual({ trade_state: "SUCCESS" });
+  });
+
   it("keeps merchants apart: one out_trade_no per pid", async () => {
     const out = no();
     await store.open("default", plan(out));

@@ -74,6 +74,39 @@ function prepareStatements(db: Db) {
       })
       .where(and(eq(orders.id, p("id")), eq(orders.status, ORDER_STATUS.UNPAID)))
       .prepare("paykit_record_created"),
+    markPaid: db
+      .update(orders)
+      .set({
+        status: ORDER_STATUS.PAID,
+        provider: sql`${p("provider")}`,
+        transaction_id: sql`${p("transaction_id")}`,
+        pay_date: sql`${p("pay_date")}`,
+        // Set when the gateway told us (a notification), kept when a query found it paid.
+        notify_date: sql`coalesce(${p("notify_date")}::timestamptz, ${orders.notify_date})`,
+        original_data: sql`coalesce(${p("original_data")}::jsonb, ${orders.original_data})`,
+        update_date: sql`${p("now")}`,
+        next_check_at: sql`${p("now")}`,
+      })
+      .where(
+        and(
+          eq(orders.pid, p("pid")),
+          eq(orders.out_trade_no, p("out_trade_no")),
+          inArray(orders.status, [ORDER_STATUS.UNPAID, ORDER_STATUS.CLOSED]),
+        ),
+      )
+      .returning()
+      .prepare("paykit_mark_paid"),
+    logNotification: db
+      .insert(notifications)
+      .values({
+        pid: p("pid"),
+        provider: p("provider"),
+        out_trade_no: p("out_trade_no"),
+        kind: p("kind"),
+        outcome: p("outcome"),
+        detail: p("detail"),
+      })
+      .prepare("paykit_log_notification"),
   };
 }
 
@@ -179,27 +212,17 @@ export class OrderStore {
     outTradeNo: string,
     paid: { provider: string; transaction_id: string; paid_at: Date; notified: boolean; raw: unknown },
   ): Promise<OrderRow | undefined> {
-    const now = new Date();
-    const [row] = await this.db
-      .update(orders)
-      .set({
-        status: ORDER_STATUS.PAID,
-        provider: paid.provider,
-        transaction_id: paid.transaction_id,
-        pay_date: paid.paid_at,
-        ...(paid.notified ? { notify_date: now } : {}),
-        original_data: paid.raw,
-        update_date: now,
-        next_check_at: now,
-      })
-      .where(
-        and(
-          eq(orders.pid, pid),
-          eq(orders.out_trade_no, outTradeNo),
-          inArray(orders.status, [ORDER_STATUS.UNPAID, ORDER_STATUS.CLOSED]),
-        ),
-      )
-      .returning();
+    const now = new Date().toISOString();
+    const [row] = await this.statements.markPaid.execute({
+      pid,
+      out_trade_no: outTradeNo,
+      provider: paid.provider,
+      transaction_id: paid.transaction_id,
+      pay_date: paid.paid_at.toISOString(),
+      notify_date: paid.notified ? now : null,
+      original_data: paid.raw === undefined ? null : JSON.stringify(paid.raw),
+      now,
+    });
     return row;
   }
 
@@ -415,7 +438,7 @@ export class OrderStore {
     outcome: string;
     detail?: string | undefined;
   }) {
-    await this.db.insert(notifications).values({
+    await this.statements.logNotification.execute({
       pid: entry.pid,
       provider: entry.provider,
       out_trade_no: entry.out_trade_no ?? null,
