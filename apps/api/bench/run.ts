@@ -3,7 +3,8 @@
  * BENCHMARKS.md at the repository root. The api and the peer run as their own processes; the load comes from
  * autocannon in a third (bench/load.mjs). PostgreSQL figures need a server at BENCH_PG_URL (default
  * postgres://postgres@127.0.0.1:5432/test), where a `paykit_bench` database is made afresh; without one they are
- * reported as not measured.
+ * reported as not measured. BENCH_API_NODE_ARGS adds Node flags to the api processes, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` for the profiles the notes below come from.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createPrivateKey, type KeyObject, randomBytes, randomUUID, sign } from "node:crypto";
@@ -21,6 +22,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
 const P2_RATE = 200;
 const children: ChildProcess[] = [];
+const API = [
+  ...(process.env.BENCH_API_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+  "--import",
+  "tsx",
+  "src/main.ts",
+];
 
 interface Load {
   rps: number;
@@ -277,7 +284,7 @@ async function main() {
   const plain = await measureCreate(plainUrl, "PL");
 
   console.log("P1: paykit api on PGlite…");
-  const pgliteUrl = await startProcess(["--import", "tsx", "src/main.ts"], apiEnv({}));
+  const pgliteUrl = await startProcess(API, apiEnv({}));
   const onPglite = await measureCreate(pgliteUrl, "PG");
 
   const adminUrl = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -288,7 +295,7 @@ async function main() {
   if (await pgAvailable(adminUrl)) {
     const dbUrl = await freshDatabase(adminUrl);
     console.log("P1: paykit api on PostgreSQL…");
-    const pgUrl = await startProcess(["--import", "tsx", "src/main.ts"], apiEnv({ DATABASE_URL: dbUrl }));
+    const pgUrl = await startProcess(API, apiEnv({ DATABASE_URL: dbUrl }));
     onPostgres = await measureCreate(pgUrl, "PS");
     console.log(`P2: wxpay Native creates at ${P2_RATE} req/s…`);
     await pacedCreates(pgUrl, `N2w${Date.now()}n`, 3); // warm-up
