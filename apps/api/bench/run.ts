@@ -361,9 +361,9 @@ adapter, which turns each Node request into a WHATWG Request and streams, about 
 HTTP, pg and JSON. Two changes from these profiles: the WeChat client uses undici's request() instead of fetch()
 (about 0.65 ms less CPU per call in a micro-benchmark here) and the statements on the create and notify paths are
 prepared once (Drizzle's query building was about a sixth of the CPU): together about a fifth less CPU per create.
-A notification makes about eight round trips to the database with three commits (find, mark paid, the handler's
-transaction, the log): that, not verification (about 3% of the api's time under P3), is P3's cost; it stays flat
-from 10^3 to 10^6 orders. On PGlite the embedded WebAssembly Postgres runs in the api's
+A notification makes about seven round trips to the database and two commits (find; mark paid, run the handler and
+record it, in one transaction; the log): that, not verification (about 3% of the api's time under P3), is P3's
+cost; it stays flat from 10^3 to 10^6 orders. On PGlite the embedded WebAssembly Postgres runs in the api's
 own thread. P4's first-load JS: an empty page of the site already loads the figure in brackets (Next 16's runtime
 and React 19), above 120 kB before any checkout code; qrcode.react loads at the click. On a 2-core machine the api,
 the load generator and PostgreSQL share the cores.

@@ -188,6 +188,72 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
     expect(await ledger()).toHaveLength(1);
   });
 
+  it("pays and handles in one commit: 20 concurrent deliveries, one handler run, the rest not theirs", async () => {
+    const out = no();
+    await store.open("default", plan(out));
+    const paid = paidWith();
+    let runs = 0;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.payAndHandle("default", out, paid, async (o, tx) => {
+          runs++;
+          // Inside the transaction the order is already paid, and nobody outside sees it yet.
+          expect(o.status).toBe(ORDER_STATUS.PAID);
+          await tx.execute(sql`insert into merchant_ledger values (${o.out_trade_no}, ${o.total_fee})`);
+          return true;
+        }),
+      ),
+    );
+    expect(runs).toBe(1);
+    expect(results.filter((r) => r.outcome === "handled")).toHaveLength(1);
+    expect(results.filter((r) => r.outcome === "not-mine")).toHaveLength(19);
+    expect(await store.find("default", out)).toMatchObject({
+      status: ORDER_STATUS.PAID,
+      user_order_success: true,
+      handler_attempts: 1,
+      next_check_at: null,
+    });
+  });
+
+  it("writes nothing when the handler fails in pay-and-handle: the caller records the payment alone", async () => {
+    const out = no();
+    await store.open("default", plan(out));
+    const paid = paidWith();
+    for (const failing of [
+      async () => {
+        throw new Error("warehouse offline");
+      },
+      async () => false,
+    ]) {
+      const result = await store.payAndHandle("default", out, paid, async (o, tx) => {
+        await tx.execute(sql`insert into merchant_ledger values (${o.out_trade_no}, ${o.total_fee})`);
+        return failing();
+      });
+      expect(result.outcome).toBe("handler-failed");
+      expect(await store.find("default", out)).toMatchObject({
+        status: ORDER_STATUS.UNPAID,
+        transaction_id: null,
+        user_order_success: false,
+      });
+      const ledger = (await database.db.execute(
+        sql`select * from merchant_ledger where out_trade_no = ${out}`,
+      )) as unknown as { rows: unknown[] };
+      expect(ledger.rows).toHaveLength(0);
+    }
+    // A transaction that already paid another order is the database's refusal, not the handler's: thrown.
+    const other = no();
+    await store.open("default", plan(other));
+    await store.markPaid("default", other, { ...paid, transaction_id: `${paid.transaction_id}x` });
+    await expect(
+      store.payAndHandle(
+        "default",
+        out,
+        { ...paid, transaction_id: `${paid.transaction_id}x` },
+        async () => true,
+      ),
+    ).rejects.toThrow();
+  });
+
   it("applies a refund to its order once, and marks the order refunded when all of it is", async () => {
     const out = no();
     await store.open("default", plan(out));

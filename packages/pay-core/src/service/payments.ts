@@ -376,9 +376,30 @@ export class PaymentService {
         detail: `amount ${paid.total_fee} is not the order's ${order.total_fee}`,
       };
     }
-    let changed: OrderRow | undefined;
+    const payment = { ...paid, notified };
     try {
-      changed = await this.store.markPaid(order.pid, order.out_trade_no, { ...paid, notified });
+      // Usually the first word of a payment: paid and handled in one transaction.
+      const first = await this.store.payAndHandle(order.pid, order.out_trade_no, payment, this.handle);
+      if (first.outcome === "handled") {
+        this.log.info(
+          { pid: order.pid, out_trade_no: order.out_trade_no, provider: paid.provider },
+          "order paid and handled",
+        );
+        return { ack: true, log: "applied" };
+      }
+      if (first.outcome === "handler-failed") {
+        // The payment stands on its own; the handler runs again on the next delivery or from the sweeper.
+        const changed = await this.store.markPaid(order.pid, order.out_trade_no, payment);
+        if (changed) {
+          this.log.info(
+            { pid: order.pid, out_trade_no: order.out_trade_no, provider: paid.provider },
+            "order paid",
+          );
+          await this.store.recordHandlerFailure(changed.id, first.error);
+          await this.handlerFailed(changed.id);
+          return { ack: false, log: "handler_failed" };
+        }
+      }
     } catch (error) {
       // The unique index on (pid, transaction_id): this transaction already paid another order.
       if (
@@ -395,46 +416,42 @@ export class PaymentService {
       }
       throw error;
     }
+    // Paid before (or by a concurrent delivery): make sure it was handled.
+    const current = await this.store.find(order.pid, order.out_trade_no);
     let duplicateDetail: string | undefined;
-    if (!changed) {
-      const current = await this.store.find(order.pid, order.out_trade_no);
-      if (current?.transaction_id && current.transaction_id !== paid.transaction_id) {
-        // Paid twice (e.g. with two providers): keep the first, flag the second for a refund.
-        this.log.error(
-          { pid: order.pid, out_trade_no: order.out_trade_no, transaction_id: paid.transaction_id },
-          "second payment for a paid order",
-        );
-        duplicateDetail = `second payment ${paid.provider} ${paid.transaction_id}: refund it`;
-      }
-      if (current?.user_order_success)
-        return { ack: true, log: "duplicate", ...(duplicateDetail ? { detail: duplicateDetail } : {}) };
-    } else {
-      this.log.info(
-        { pid: order.pid, out_trade_no: order.out_trade_no, provider: paid.provider },
-        "order paid",
+    if (current?.transaction_id && current.transaction_id !== paid.transaction_id) {
+      // Paid twice (e.g. with two providers): keep the first, flag the second for a refund.
+      this.log.error(
+        { pid: order.pid, out_trade_no: order.out_trade_no, transaction_id: paid.transaction_id },
+        "second payment for a paid order",
       );
+      duplicateDetail = `second payment ${paid.provider} ${paid.transaction_id}: refund it`;
     }
+    if (current?.user_order_success)
+      return { ack: true, log: "duplicate", ...(duplicateDetail ? { detail: duplicateDetail } : {}) };
     const handled = await this.runHandler(order.id);
     if (handled === "failed") return { ack: false, log: "handler_failed" };
-    return {
-      ack: true,
-      log: changed ? "applied" : "duplicate",
-      ...(duplicateDetail ? { detail: duplicateDetail } : {}),
-    };
+    return { ack: true, log: "duplicate", ...(duplicateDetail ? { detail: duplicateDetail } : {}) };
   }
 
+  /** The merchant's handler for an order's type, with `custom` spread in, on the transaction that records it. */
+  private handle = async (order: OrderRow, tx: Db) => {
+    const handler = this.options.handlers[order.type];
+    if (!handler) throw new Error(`no handler registered for type ${order.type}`);
+    return handler({ ...order.custom, ...order } as HandlerOrder, { db: tx, pid: order.pid });
+  };
+
   private async runHandler(orderId: number) {
-    const outcome = await this.store.runHandler(orderId, async (order, tx) => {
-      const handler = this.options.handlers[order.type];
-      if (!handler) throw new Error(`no handler registered for type ${order.type}`);
-      return handler({ ...order.custom, ...order } as HandlerOrder, { db: tx, pid: order.pid });
-    });
-    if (outcome === "failed") {
-      const order = await this.store.db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, orderId) });
-      await this.store.scheduleCheck(orderId, new Date(Date.now() + backoff(order?.handler_attempts ?? 1)));
-      this.log.warn({ order: orderId, error: order?.handler_error }, "handler failed; it will run again");
-    }
+    const outcome = await this.store.runHandler(orderId, this.handle);
+    if (outcome === "failed") await this.handlerFailed(orderId);
     return outcome;
+  }
+
+  /** After a failed handler run: the sweeper tries again, later each time. */
+  private async handlerFailed(orderId: number) {
+    const order = await this.store.db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, orderId) });
+    await this.store.scheduleCheck(orderId, new Date(Date.now() + backoff(order?.handler_attempts ?? 1)));
+    this.log.warn({ order: orderId, error: order?.handler_error }, "handler failed; it will run again");
   }
 
   // --- WeChat mini-program login (virtual payment) -----------------------------------------------------------

@@ -74,28 +74,6 @@ function prepareStatements(db: Db) {
       })
       .where(and(eq(orders.id, p("id")), eq(orders.status, ORDER_STATUS.UNPAID)))
       .prepare("paykit_record_created"),
-    markPaid: db
-      .update(orders)
-      .set({
-        status: ORDER_STATUS.PAID,
-        provider: sql`${p("provider")}`,
-        transaction_id: sql`${p("transaction_id")}`,
-        pay_date: sql`${p("pay_date")}`,
-        // Set when the gateway told us (a notification), kept when a query found it paid.
-        notify_date: sql`coalesce(${p("notify_date")}::timestamptz, ${orders.notify_date})`,
-        original_data: sql`coalesce(${p("original_data")}::jsonb, ${orders.original_data})`,
-        update_date: sql`${p("now")}`,
-        next_check_at: sql`${p("now")}`,
-      })
-      .where(
-        and(
-          eq(orders.pid, p("pid")),
-          eq(orders.out_trade_no, p("out_trade_no")),
-          inArray(orders.status, [ORDER_STATUS.UNPAID, ORDER_STATUS.CLOSED]),
-        ),
-      )
-      .returning()
-      .prepare("paykit_mark_paid"),
     logNotification: db
       .insert(notifications)
       .values({
@@ -110,6 +88,51 @@ function prepareStatements(db: Db) {
   };
 }
 
+type Payment = { provider: string; transaction_id: string; paid_at: Date; notified: boolean; raw: unknown };
+
+/** status 0 (or -1: the gateway took the money before a close reached it) to 1, on the pool or in a transaction. */
+async function markPaidOn(
+  db: Db,
+  pid: string,
+  outTradeNo: string,
+  paid: Payment,
+): Promise<OrderRow | undefined> {
+  const now = new Date();
+  const [row] = await db
+    .update(orders)
+    .set({
+      status: ORDER_STATUS.PAID,
+      provider: paid.provider,
+      transaction_id: paid.transaction_id,
+      pay_date: paid.paid_at,
+      ...(paid.notified ? { notify_date: now } : {}),
+      original_data: paid.raw,
+      update_date: now,
+      next_check_at: now,
+    })
+    .where(
+      and(
+        eq(orders.pid, pid),
+        eq(orders.out_trade_no, outTradeNo),
+        inArray(orders.status, [ORDER_STATUS.UNPAID, ORDER_STATUS.CLOSED]),
+      ),
+    )
+    .returning();
+  return row;
+}
+
+const markHandled = (tx: Db, id: number) =>
+  tx
+    .update(orders)
+    .set({
+      user_order_success: true,
+      handler_attempts: sql`${orders.handler_attempts} + 1`,
+      handler_error: null,
+      next_check_at: null,
+      update_date: new Date(),
+    })
+    .where(eq(orders.id, id));
+
 /**
  * The orders, their refunds and the notification log. Every state change is a conditional update on the
  * current state, so concurrent requests and several api instances on one PostgreSQL cannot apply one twice.
@@ -118,8 +141,8 @@ export class OrderStore {
   constructor(readonly db: Db) {}
 
   /**
-   * The statements every create and notification runs, built once and prepared on each connection: Drizzle's
-   * query building was about a sixth of the api's CPU on a create (profiled under `pnpm bench`).
+   * The hot statements of creates and notifications, built once and prepared on each connection: Drizzle's query
+   * building was about a sixth of the api's CPU on a create (profiled under `pnpm bench`).
    */
   private get statements() {
     this.#statements ??= prepareStatements(this.db);
@@ -207,23 +230,43 @@ export class OrderStore {
    * Marks an order paid: status 0 (or -1: the gateway took the money before a close reached it) to 1, once.
    * Returns the row when this call made the change, undefined when it was already paid.
    */
-  async markPaid(
+  async markPaid(pid: string, outTradeNo: string, paid: Payment): Promise<OrderRow | undefined> {
+    return markPaidOn(this.db, pid, outTradeNo, paid);
+  }
+
+  /**
+   * The first word of a payment: marks the order paid and runs its handler in one transaction, so the order is never
+   * seen paid but not handled, and one commit does both. `not-mine` when this call did not pay it (already paid, or
+   * paid by a concurrent delivery: the update waits for that one's commit, then finds it paid). When the handler
+   * throws or returns false, nothing is written (`handler-failed`): the caller records the payment alone and the
+   * failure, and the handler runs again later. A database error in marking it paid (a transaction that already paid
+   * another order) is thrown.
+   */
+  async payAndHandle(
     pid: string,
     outTradeNo: string,
-    paid: { provider: string; transaction_id: string; paid_at: Date; notified: boolean; raw: unknown },
-  ): Promise<OrderRow | undefined> {
-    const now = new Date().toISOString();
-    const [row] = await this.statements.markPaid.execute({
-      pid,
-      out_trade_no: outTradeNo,
-      provider: paid.provider,
-      transaction_id: paid.transaction_id,
-      pay_date: paid.paid_at.toISOString(),
-      notify_date: paid.notified ? now : null,
-      original_data: paid.raw === undefined ? null : JSON.stringify(paid.raw),
-      now,
-    });
-    return row;
+    paid: Payment,
+    handler: (order: OrderRow, tx: Db) => Promise<boolean | undefined>,
+  ): Promise<
+    | { outcome: "handled"; order: OrderRow }
+    | { outcome: "not-mine" }
+    | { outcome: "handler-failed"; error: unknown }
+  > {
+    let marked = false;
+    try {
+      return await this.db.transaction(async (tx) => {
+        const order = await markPaidOn(tx as unknown as Db, pid, outTradeNo, paid);
+        if (!order) return { outcome: "not-mine" as const };
+        marked = true;
+        const ok = await handler(order, tx as unknown as Db);
+        if (ok === false) throw new HandlerDeclined();
+        await markHandled(tx as unknown as Db, order.id);
+        return { outcome: "handled" as const, order };
+      });
+    } catch (error) {
+      if (!marked) throw error;
+      return { outcome: "handler-failed", error };
+    }
   }
 
   /** Closes an unpaid order (0 to -1). Returns whether this call closed it. */
@@ -272,32 +315,28 @@ export class OrderStore {
         if (order.user_order_success) return "done";
         const ok = await handler(order, tx as unknown as Db);
         if (ok === false) throw new HandlerDeclined();
-        await tx
-          .update(orders)
-          .set({
-            user_order_success: true,
-            handler_attempts: sql`${orders.handler_attempts} + 1`,
-            handler_error: null,
-            next_check_at: null,
-            update_date: new Date(),
-          })
-          .where(eq(orders.id, id));
+        await markHandled(tx as unknown as Db, id);
         return "succeeded";
       });
     } catch (error) {
-      await this.db
-        .update(orders)
-        .set({
-          handler_attempts: sql`${orders.handler_attempts} + 1`,
-          handler_error:
-            error instanceof HandlerDeclined
-              ? "the handler returned false"
-              : String(error instanceof Error ? error.message : error).slice(0, 500),
-          update_date: new Date(),
-        })
-        .where(eq(orders.id, id));
+      await this.recordHandlerFailure(id, error);
       return "failed";
     }
+  }
+
+  /** Counts a failed handler run and keeps its error (the handler's own writes were rolled back). */
+  async recordHandlerFailure(id: number, error: unknown): Promise<void> {
+    await this.db
+      .update(orders)
+      .set({
+        handler_attempts: sql`${orders.handler_attempts} + 1`,
+        handler_error:
+          error instanceof HandlerDeclined
+            ? "the handler returned false"
+            : String(error instanceof Error ? error.message : error).slice(0, 500),
+        update_date: new Date(),
+      })
+      .where(eq(orders.id, id));
   }
 
   /** Sets when the sweeper should next look at an order (null: never). */
