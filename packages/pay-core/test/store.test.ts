@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planPayment } from "../src/contract/input";
+import { openDatabase } from "../src/store/db";
 import { OrderStore } from "../src/store/orders";
 import { ORDER_STATUS } from "../src/store/schema";
 import { testDatabase } from "./db";
@@ -214,6 +215,43 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
       next_check_at: null,
     });
   });
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    "a duplicate waits for the delivery handling the order, and gives up after lock_timeout (PostgreSQL)",
+    async () => {
+      const out = no();
+      await store.open("default", plan(out));
+      const paid = paidWith();
+      const impatient = await openDatabase({
+        url: process.env.DATABASE_URL,
+        schema: database.schema,
+        lockTimeoutMs: 200,
+      });
+      const duplicate = new OrderStore(impatient.db);
+      let release = () => {};
+      let entered = () => {};
+      const inHandler = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      const first = store.payAndHandle("default", out, paid, async () => {
+        entered();
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return true;
+      });
+      await inHandler;
+      const started = performance.now();
+      const waited = await duplicate.payAndHandle("default", out, paid, async () => true).catch((e) => e);
+      expect(waited?.cause?.code ?? waited?.code).toBe("55P03");
+      expect(performance.now() - started).toBeLessThan(3000);
+      release();
+      expect((await first).outcome).toBe("handled");
+      // Once that commits, the duplicate finds the order paid and handled.
+      expect((await duplicate.payAndHandle("default", out, paid, async () => true)).outcome).toBe("not-mine");
+      await impatient.close();
+    },
+  );
 
   it("writes nothing when the handler fails in pay-and-handle: the caller records the payment alone", async () => {
     const out = no();

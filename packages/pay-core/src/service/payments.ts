@@ -401,19 +401,21 @@ export class PaymentService {
         }
       }
     } catch (error) {
+      const code = String(
+        (error as { cause?: { code?: string }; code?: string }).cause?.code ??
+          (error as { code?: string }).code,
+      );
       // The unique index on (pid, transaction_id): this transaction already paid another order.
-      if (
-        String(
-          (error as { cause?: { code?: string }; code?: string }).cause?.code ??
-            (error as { code?: string }).code,
-        ) === "23505"
-      ) {
+      if (code === "23505") {
         return {
           ack: false,
           log: "refused",
           detail: `transaction ${paid.transaction_id} already paid another order`,
         };
       }
+      // lock_timeout: another delivery has been paying and handling this order for seconds; the gateway retries.
+      if (code === "55P03")
+        return { ack: false, log: "busy", detail: "another delivery is handling this order" };
       throw error;
     }
     // Paid before (or by a concurrent delivery): make sure it was handled.

@@ -25,6 +25,12 @@ export interface DatabaseOptions {
   dataDir?: string | undefined;
   /** PostgreSQL: a schema of its own (created if missing), e.g. to keep test runs apart. */
   schema?: string | undefined;
+  /**
+   * PostgreSQL: how long a statement may wait for a row lock (default 5 s). A duplicate notification waits for the
+   * delivery that is paying and handling the order; if that one's handler hangs, the duplicate gives up and the
+   * gateway retries, instead of holding a pool connection for as long as the handler does.
+   */
+  lockTimeoutMs?: number | undefined;
 }
 
 const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
@@ -35,8 +41,9 @@ const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
  */
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
   if (options.url) {
-    const search = options.schema ? { options: `-c search_path=${quoteIdent(options.schema)}` } : {};
-    const pool = new pg.Pool({ connectionString: options.url, max: 10, ...search });
+    const settings = [`-c lock_timeout=${Math.trunc(options.lockTimeoutMs ?? 5000)}`];
+    if (options.schema) settings.push(`-c search_path=${quoteIdent(options.schema)}`);
+    const pool = new pg.Pool({ connectionString: options.url, max: 10, options: settings.join(" ") });
     if (options.schema) await pool.query(`create schema if not exists ${quoteIdent(options.schema)}`);
     const db = drizzlePg(pool, { schema });
     await migratePg(db, {

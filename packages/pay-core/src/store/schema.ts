@@ -111,7 +111,7 @@ export const notifications = pgTable(
     provider: text("provider").notNull(),
     out_trade_no: text("out_trade_no"),
     kind: text("kind"),
-    /** applied, duplicate, refused, handler_failed */
+    /** applied, duplicate, refused, handler_failed, busy (another delivery held the order past lock_timeout) */
     outcome: text("outcome").notNull(),
     detail: text("detail"),
     received_at: at("received_at").notNull().defaultNow(),
