@@ -41,15 +41,28 @@ const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
  */
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
   if (options.url) {
-    const settings = [`-c lock_timeout=${Math.trunc(options.lockTimeoutMs ?? 5000)}`];
-    if (options.schema) settings.push(`-c search_path=${quoteIdent(options.schema)}`);
-    const pool = new pg.Pool({ connectionString: options.url, max: 10, options: settings.join(" ") });
-    if (options.schema) await pool.query(`create schema if not exists ${quoteIdent(options.schema)}`);
-    const db = drizzlePg(pool, { schema });
-    await migratePg(db, {
-      migrationsFolder: MIGRATIONS,
-      ...(options.schema ? { migrationsSchema: options.schema } : {}),
+    const searchPath = options.schema ? ` -c search_path=${quoteIdent(options.schema)}` : "";
+    // Migrations on a connection of their own without lock_timeout: instances starting together wait for each other.
+    const migrator = new pg.Client({
+      connectionString: options.url,
+      options: searchPath.trim() || undefined,
     });
+    await migrator.connect();
+    try {
+      if (options.schema) await migrator.query(`create schema if not exists ${quoteIdent(options.schema)}`);
+      await migratePg(drizzlePg(migrator, { schema }), {
+        migrationsFolder: MIGRATIONS,
+        ...(options.schema ? { migrationsSchema: options.schema } : {}),
+      });
+    } finally {
+      await migrator.end();
+    }
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: 10,
+      options: `-c lock_timeout=${Math.trunc(options.lockTimeoutMs ?? 5000)}${searchPath}`,
+    });
+    const db = drizzlePg(pool, { schema });
     return { db: db as unknown as Db, kind: "postgres", close: () => pool.end() };
   }
   const client = new PGlite(options.dataDir ?? "memory://");
