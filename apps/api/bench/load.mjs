@@ -9,6 +9,13 @@ import autocannon from "autocannon";
 
 const o = JSON.parse(process.argv[2]);
 
+/** The createPayment body of order `i`: a unique out_trade_no in an otherwise fixed body. */
+function orderBody(i) {
+  const body = structuredClone(o.create.body);
+  body.data.out_trade_no = `${o.create.prefix}${i}`;
+  return body;
+}
+
 /**
  * Latency at a fixed rate needs an open loop: request i leaves at start + i/rate whether or not earlier ones have
  * been answered. autocannon's connections each wait for their response before sending again, so when the server
@@ -27,8 +34,7 @@ async function paced() {
     new Promise((resolve) => {
       const sent = performance.now();
       lag = Math.max(lag, sent - due);
-      const body = structuredClone(o.create.body);
-      body.data.out_trade_no = `${o.create.prefix}${i}`;
+      const body = orderBody(i);
       const req = request(url, { method: "POST", agent, headers: o.create.headers }, (res) => {
         res.resume();
         res.on("end", () => {
@@ -67,11 +73,7 @@ if (o.create) {
       method: "POST",
       path: "/trpc/payment.create",
       headers: o.create.headers,
-      setupRequest: (req) => {
-        const body = structuredClone(o.create.body);
-        body.data.out_trade_no = `${o.create.prefix}${n++}`;
-        return { ...req, body: JSON.stringify(body) };
-      },
+      setupRequest: (req) => ({ ...req, body: JSON.stringify(orderBody(n++)) }),
     },
   ];
 } else if (o.requestsFile) {

@@ -236,35 +236,31 @@ async function main() {
     if (!extra.DATABASE_URL) delete env.DATABASE_URL;
     return env;
   };
+  // Every create the same order but for its out_trade_no (load.mjs numbers them after the prefix).
+  const creating = (prefix: string, payment: Record<string, unknown>) => ({
+    prefix,
+    headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
+    body: {
+      ...payment,
+      data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
+    },
+  });
   const createLoad = (url: string, prefix: string, seconds: number) =>
     load({
       url,
       connections: CONNECTIONS,
       duration: seconds,
-      create: {
-        prefix,
-        headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
-        body: {
-          context: { platform: "app-plus" },
-          provider: "alipay",
-          data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
-        },
-      },
+      create: creating(prefix, { context: { platform: "app-plus" }, provider: "alipay" }),
     });
   const pacedCreates = (url: string, prefix: string, seconds: number) =>
     load<Paced>({
       url,
       paced: { rate: P2_RATE, seconds },
-      create: {
-        prefix,
-        headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
-        body: {
-          context: { platform: "h5", clientIP: "203.0.113.7" },
-          provider: "wxpay",
-          isPC: true,
-          data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
-        },
-      },
+      create: creating(prefix, {
+        context: { platform: "h5", clientIP: "203.0.113.7" },
+        provider: "wxpay",
+        isPC: true,
+      }),
     });
   const measureCreate = async (url: string, prefix: string) => {
     await createLoad(url, `${prefix}w`, 3); // warm-up: JIT, pools, caches

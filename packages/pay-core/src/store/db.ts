@@ -41,12 +41,9 @@ const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
  */
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
   if (options.url) {
-    const searchPath = options.schema ? ` -c search_path=${quoteIdent(options.schema)}` : "";
+    const searchPath = options.schema ? `-c search_path=${quoteIdent(options.schema)}` : undefined;
     // Migrations on a connection of their own without lock_timeout: instances starting together wait for each other.
-    const migrator = new pg.Client({
-      connectionString: options.url,
-      options: searchPath.trim() || undefined,
-    });
+    const migrator = new pg.Client({ connectionString: options.url, options: searchPath });
     await migrator.connect();
     try {
       if (options.schema) await migrator.query(`create schema if not exists ${quoteIdent(options.schema)}`);
@@ -60,7 +57,9 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     const pool = new pg.Pool({
       connectionString: options.url,
       max: 10,
-      options: `-c lock_timeout=${Math.trunc(options.lockTimeoutMs ?? 5000)}${searchPath}`,
+      options: [`-c lock_timeout=${Math.trunc(options.lockTimeoutMs ?? 5000)}`, searchPath]
+        .filter(Boolean)
+        .join(" "),
     });
     const db = drizzlePg(pool, { schema });
     return { db: db as unknown as Db, kind: "postgres", close: () => pool.end() };

@@ -121,8 +121,16 @@ async function markPaidOn(
   return row;
 }
 
-const markHandled = (tx: Db, id: number) =>
-  tx
+type Handler = (order: OrderRow, tx: Db) => Promise<boolean | undefined>;
+
+/**
+ * Runs the merchant's handler on a paid order inside `tx` and records user_order_success in the same transaction;
+ * a handler that returns false fails like one that throws (the caller's transaction rolls back).
+ */
+async function handleIn(tx: Db, order: OrderRow, handler: Handler): Promise<void> {
+  const ok = await handler(order, tx);
+  if (ok === false) throw new HandlerDeclined();
+  await tx
     .update(orders)
     .set({
       user_order_success: true,
@@ -131,7 +139,8 @@ const markHandled = (tx: Db, id: number) =>
       next_check_at: null,
       update_date: new Date(),
     })
-    .where(eq(orders.id, id));
+    .where(eq(orders.id, order.id));
+}
 
 /**
  * The orders, their refunds and the notification log. Every state change is a conditional update on the
@@ -246,7 +255,7 @@ export class OrderStore {
     pid: string,
     outTradeNo: string,
     paid: Payment,
-    handler: (order: OrderRow, tx: Db) => Promise<boolean | undefined>,
+    handler: Handler,
   ): Promise<
     | { outcome: "handled"; order: OrderRow }
     | { outcome: "not-mine" }
@@ -258,9 +267,7 @@ export class OrderStore {
         const order = await markPaidOn(tx as unknown as Db, pid, outTradeNo, paid);
         if (!order) return { outcome: "not-mine" as const };
         marked = true;
-        const ok = await handler(order, tx as unknown as Db);
-        if (ok === false) throw new HandlerDeclined();
-        await markHandled(tx as unknown as Db, order.id);
+        await handleIn(tx as unknown as Db, order, handler);
         return { outcome: "handled" as const, order };
       });
     } catch (error) {
@@ -288,10 +295,7 @@ export class OrderStore {
    * that transaction, and records user_order_success in the same commit. A handler that throws (or returns false)
    * rolls back its own writes; the attempt and the error are recorded for the next delivery or the sweeper.
    */
-  async runHandler(
-    id: number,
-    handler: (order: OrderRow, tx: Db) => Promise<boolean | undefined>,
-  ): Promise<"succeeded" | "failed" | "busy" | "done"> {
+  async runHandler(id: number, handler: Handler): Promise<"succeeded" | "failed" | "busy" | "done"> {
     try {
       return await this.db.transaction(async (tx) => {
         const [order] = await tx
@@ -313,9 +317,7 @@ export class OrderStore {
           return state?.done ? "done" : "busy";
         }
         if (order.user_order_success) return "done";
-        const ok = await handler(order, tx as unknown as Db);
-        if (ok === false) throw new HandlerDeclined();
-        await markHandled(tx as unknown as Db, id);
+        await handleIn(tx as unknown as Db, order, handler);
         return "succeeded";
       });
     } catch (error) {
