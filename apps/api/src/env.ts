@@ -1,9 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import { privateDirectory } from "./files";
 
 const appDir = new URL("..", import.meta.url).pathname;
+
+/** A whole number setting with a default and a floor. */
+const int = (fallback: number, min: number) => z.coerce.number().int().min(min).default(fallback);
 
 /** The api's settings, from the environment, validated once at start. */
 const envSchema = z.object({
@@ -25,6 +29,47 @@ const envSchema = z.object({
   /** How often the sweeper runs (ms; 0 turns it off). */
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(15_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  // --- limits (docs/security.md explains each) ---
+  /** The largest request body, for /trpc and the notify endpoints alike; larger is 413 before it is read. */
+  BODY_LIMIT_BYTES: int(64 * 1024, 1024),
+  /** At most this many calls in one tRPC batch request. */
+  MAX_BATCH_SIZE: int(10, 1),
+  /** Calls per minute per client IP of the procedures that call a gateway on a buyer's word (wxLogin, appleTransaction). */
+  BUYER_CALLS_PER_MINUTE: int(20, 1),
+  /** Open status streams: per checkout token, per client IP, and in all on this instance. */
+  STREAMS_PER_CHECKOUT: int(3, 1),
+  STREAMS_PER_IP: int(20, 1),
+  STREAMS_MAX: int(10_000, 1),
+  /** HTTP server: time to receive a request's headers, and its whole body; idle keep-alive; open connections. */
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000, 1000),
+  HTTP_REQUEST_TIMEOUT_MS: int(30_000, 1000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
+  HTTP_MAX_CONNECTIONS: int(20_000, 1),
+  /** PostgreSQL: connect timeout, statement timeout, idle-in-transaction timeout, lock timeout, pool size. */
+  DB_CONNECT_TIMEOUT_MS: int(5_000, 100),
+  DB_STATEMENT_TIMEOUT_MS: int(15_000, 100),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(60_000, 1000),
+  DB_LOCK_TIMEOUT_MS: int(5_000, 10),
+  DB_POOL_SIZE: int(10, 1),
+  /** PostgreSQL application_name (pg_stat_activity), to tell this api's connections apart. */
+  DB_APPLICATION_NAME: z
+    .string()
+    .regex(/^[\w.-]{1,63}$/)
+    .default("paykit-api"),
+  /** The longest a merchant's handler may run before its transaction is rolled back (it runs again later). */
+  HANDLER_TIMEOUT_MS: int(10_000, 100),
+  /**
+   * How long a create holds its order against other creates (it closes the previous provider's order, then asks
+   * the next). A create whose process died holds it until this runs out; meanwhile creates of that order answer
+   * REQUEST_IN_PROGRESS (retryable).
+   */
+  CREATE_LEASE_MS: int(60_000, 100),
+  /** A pending Idempotency-Key older than this is taken over by the next request with that key (its holder died). */
+  IDEMPOTENCY_LEASE_MS: int(60_000, 100),
+  /** How long answers kept for Idempotency-Keys, and rows of the notification log, are kept. */
+  IDEMPOTENCY_RETENTION_HOURS: int(24, 1),
+  NOTIFICATION_RETENTION_DAYS: int(30, 1),
 });
 
 export type ApiEnv = z.output<typeof envSchema> & { apiKeys: string[]; checkoutSecret: string };
@@ -52,7 +97,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
 export function devSecrets(dataDir: string): { apiKey: string; checkoutSecret: string } {
   const file = join(dataDir, "dev-secrets.json");
   if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
-  mkdirSync(dataDir, { recursive: true });
+  privateDirectory(dataDir);
   const secrets = {
     apiKey: `pk_dev_${randomBytes(24).toString("base64url")}`,
     checkoutSecret: randomBytes(32).toString("base64url"),

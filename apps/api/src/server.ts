@@ -1,15 +1,27 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { type Database, MerchantRegistry, openDatabase, PaymentService, WxSessions } from "@paykit/pay-core";
+import {
+  type Database,
+  describeError,
+  ERROR_CODES,
+  isCleanText,
+  MerchantRegistry,
+  openDatabase,
+  type PayKitErrorCode,
+  PaymentService,
+  WxSessions,
+} from "@paykit/pay-core";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino, { type Logger } from "pino";
 import type { ApiEnv } from "./env";
+import { privateDirectory, tightenTree } from "./files";
 import { createFulfilments } from "./handlers/fulfilments";
 import { handlers } from "./handlers/index";
 import { Idempotency } from "./idempotency";
+import { RateLimiter, StreamSlots } from "./limits";
 import { appRouter } from "./router/index";
 import type { Context } from "./trpc";
 
@@ -36,15 +48,25 @@ export function clientIp(req: IncomingMessage, trust: number): string | undefine
   return ip?.replace(/^::ffff:/, "");
 }
 
-async function rawBody(req: IncomingMessage, limit = 64 * 1024): Promise<Buffer> {
+class BodyTooLarge extends Error {}
+
+/** The request body, up to `limit` bytes; BodyTooLarge past it (nothing more is read). */
+async function rawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new Error("notification body too large");
+    if (size > limit) throw new BodyTooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** A paykit error as a plain JSON answer (outside tRPC: the notify routes, limits, health). */
+function sendError(res: ServerResponse, code: PayKitErrorCode, message: string, requestId: string) {
+  if (res.headersSent) return void res.end();
+  res.writeHead(ERROR_CODES[code].status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify({ code, message, retryable: ERROR_CODES[code].retryable, requestId }));
 }
 
 const header = (req: IncomingMessage, name: string) => {
@@ -55,6 +77,10 @@ const header = (req: IncomingMessage, name: string) => {
 /**
  * Starts the api: opens the database and runs its migrations, builds every merchant's adapters, serves the tRPC
  * router under /trpc and the gateways' notifications under /notify/<provider>/<pid>, and runs the sweeper.
+ *
+ * It is built to stay up: a database that goes away gives DATABASE_UNAVAILABLE (503, retryable) and notifications
+ * answered non-2xx (the gateways retry) until it is back; every body, field and stream has a limit checked before
+ * work is done (docs/security.md lists them).
  */
 export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): Promise<Api> {
   const log =
@@ -72,9 +98,31 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
         remove: true,
       },
     });
+  // The data directory holds orders (PGlite), development keys and secrets: this user's only, whatever the umask.
+  const opened = privateDirectory(env.DATA_DIR);
+  if (opened)
+    log.warn(
+      { dataDir: env.DATA_DIR, mode: opened },
+      "the data directory was open to other users; it is now 0700 (see docs/security.md)",
+    );
   const database = await openDatabase(
-    env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: join(env.DATA_DIR, "pglite") },
+    env.DATABASE_URL
+      ? {
+          url: env.DATABASE_URL,
+          connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+          statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+          idleInTransactionTimeoutMs: env.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+          lockTimeoutMs: env.DB_LOCK_TIMEOUT_MS,
+          poolSize: env.DB_POOL_SIZE,
+          applicationName: env.DB_APPLICATION_NAME,
+          onConnectionError: (error) => log.warn({ error }, "database connection lost; the pool replaces it"),
+        }
+      : { dataDir: join(env.DATA_DIR, "pglite") },
   );
+  const tighten = () => {
+    if (database.kind === "pglite") tightenTree(env.DATA_DIR);
+  };
+  tighten();
   await createFulfilments(database.db);
   const merchants = MerchantRegistry.fromFile(JSON.parse(readFileSync(env.MERCHANT_CONFIG, "utf8")), {
     sessionKeys: new WxSessions(database.db).lookup,
@@ -86,12 +134,25 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
     handlers,
     notifyUrl: (pid, provider) => `${publicUrl}/notify/${provider}/${pid}`,
     log,
+    handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
+    createLeaseMs: env.CREATE_LEASE_MS,
+    notificationRetentionMs: env.NOTIFICATION_RETENTION_DAYS * 86400_000,
   });
-  const idempotency = new Idempotency(database.db);
+  const idempotency = new Idempotency(database.db, env.IDEMPOTENCY_LEASE_MS);
+  const limits = {
+    buyerCalls: new RateLimiter(env.BUYER_CALLS_PER_MINUTE),
+    streams: new StreamSlots({
+      perCheckout: env.STREAMS_PER_CHECKOUT,
+      perIp: env.STREAMS_PER_IP,
+      max: env.STREAMS_MAX,
+    }),
+  };
 
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: "/trpc/",
+    maxBodySize: env.BODY_LIMIT_BYTES,
+    maxBatchSize: env.MAX_BATCH_SIZE,
     createContext: ({ req, res }): Context => {
       const requestId = (res.getHeader("x-request-id") as string | undefined) ?? randomUUID();
       const auth = header(req, "authorization");
@@ -99,6 +160,7 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
         service,
         env,
         idempotency,
+        limits,
         requestId,
         log: log.child({ requestId }),
         client: { userAgent: header(req, "user-agent"), clientIP: clientIp(req, env.TRUST_PROXY) },
@@ -112,62 +174,122 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
     },
   });
 
-  const server = createServer(async (req, res) => {
-    const requestId = /^[\w-]{8,64}$/.test(header(req, "x-request-id") ?? "")
-      ? (header(req, "x-request-id") as string)
-      : randomUUID();
-    res.setHeader("x-request-id", requestId);
-    const path = (req.url ?? "/").split("?")[0] ?? "/";
-    try {
-      if (path.startsWith("/trpc/")) return trpc(req, res);
-      const notify = NOTIFY_ROUTE.exec(path);
-      const query = new URL(req.url ?? "/", "http://api.local").searchParams;
-      if (notify && req.method === "GET" && notify[1] === "wxpay-virtual") {
-        // The mini program console's URL check: echo `echostr` when the Token signature verifies.
-        const ok = service.verifyPushUrl(notify[2] ?? "", query);
-        res.writeHead(ok ? 200 : 403, { "Content-Type": "text/plain" });
-        res.end(ok ? (query.get("echostr") ?? "") : "");
-        return;
+  /** Whether the database answers, checked at most once a second however often it is asked. */
+  let health = { at: 0, reachable: true };
+  const databaseReachable = async () => {
+    if (Date.now() - health.at > 1000) health = { at: Date.now(), reachable: await database.ping() };
+    return health.reachable;
+  };
+
+  const server = createServer(
+    {
+      headersTimeout: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      // How often Node looks for requests past their timeouts (its default, 30 s, lets slow clients linger).
+      connectionsCheckingInterval: Math.min(1000, env.HTTP_HEADERS_TIMEOUT_MS),
+    },
+    async (req, res) => {
+      const requestId = /^[\w-]{8,64}$/.test(header(req, "x-request-id") ?? "")
+        ? (header(req, "x-request-id") as string)
+        : randomUUID();
+      res.setHeader("x-request-id", requestId);
+      const path = (req.url ?? "/").split("?")[0] ?? "/";
+      try {
+        // A declared body over the limit is refused before a byte of it is read, and the connection closed.
+        if (Number(header(req, "content-length") ?? 0) > env.BODY_LIMIT_BYTES) {
+          res.setHeader("Connection", "close");
+          return sendError(
+            res,
+            "PAYLOAD_TOO_LARGE",
+            `the body is over ${env.BODY_LIMIT_BYTES} bytes`,
+            requestId,
+          );
+        }
+        if (path.startsWith("/trpc/")) return await trpc(req, res);
+        const notify = NOTIFY_ROUTE.exec(path);
+        const query = new URL(req.url ?? "/", "http://api.local").searchParams;
+        if (notify && [...query].some(([k, v]) => !isCleanText(k) || !isCleanText(v)))
+          return sendError(res, "INVALID_INPUT", "the query holds text no gateway sends", requestId);
+        if (notify && req.method === "GET" && notify[1] === "wxpay-virtual") {
+          // The mini program console's URL check: echo `echostr` when the Token signature verifies.
+          const ok = service.verifyPushUrl(notify[2] ?? "", query);
+          res.writeHead(ok ? 200 : 403, { "Content-Type": "text/plain" });
+          res.end(ok ? (query.get("echostr") ?? "") : "");
+          return;
+        }
+        if (notify && req.method === "POST") {
+          const [, provider = "", pid = ""] = notify;
+          const reply = await service.notify(pid, provider, {
+            rawBody: await rawBody(req, env.BODY_LIMIT_BYTES),
+            headers: req.headers,
+            query,
+          });
+          log.info({ requestId, provider, pid, status: reply.status }, "notification answered");
+          res.writeHead(reply.status, { "Content-Type": reply.contentType });
+          res.end(reply.body);
+          return;
+        }
+        if (path === "/healthz" || path === "/readyz") {
+          // /healthz: the process is up (always 200) and how its dependencies are; /readyz: whether to send it
+          // traffic (503 while the database is away), for a load balancer.
+          const reachable = await databaseReachable();
+          const status = reachable ? "ok" : "degraded";
+          res.writeHead(path === "/readyz" && !reachable ? 503 : 200, { "Content-Type": "application/json" });
+          res.end(
+            JSON.stringify({
+              ok: reachable,
+              status,
+              database: database.kind,
+              databaseReachable: reachable,
+              merchants: merchants.pids.length,
+              streams: limits.streams.size,
+              notificationsRefused: service.refused,
+            }),
+          );
+          return;
+        }
+        res.writeHead(404, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ code: "NOT_FOUND" }));
+      } catch (error) {
+        if (error instanceof BodyTooLarge) {
+          res.setHeader("Connection", "close");
+          return sendError(
+            res,
+            "PAYLOAD_TOO_LARGE",
+            `the body is over ${env.BODY_LIMIT_BYTES} bytes`,
+            requestId,
+          );
+        }
+        log.error({ requestId, path, error: describeError(error) }, "unhandled");
+        sendError(res, "INTERNAL", "internal error", requestId);
       }
-      if (notify && req.method === "POST") {
-        const [, provider = "", pid = ""] = notify;
-        const reply = await service.notify(pid, provider, {
-          rawBody: await rawBody(req),
-          headers: req.headers,
-          query,
-        });
-        log.info({ requestId, provider, pid, status: reply.status }, "notification answered");
-        res.writeHead(reply.status, { "Content-Type": reply.contentType });
-        res.end(reply.body);
-        return;
-      }
-      if (path === "/healthz") {
-        res.writeHead(200, { "Content-Type": "application/json" });
-        res.end(JSON.stringify({ ok: true, database: database.kind, merchants: merchants.pids.length }));
-        return;
-      }
-      res.writeHead(404, { "Content-Type": "application/json" });
-      res.end(JSON.stringify({ code: "NOT_FOUND" }));
-    } catch (error) {
-      log.error({ requestId, path, message: (error as Error).message }, "unhandled");
-      if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
-      res.end(JSON.stringify({ code: "INTERNAL", requestId }));
-    }
-  });
+    },
+  );
+  server.maxConnections = env.HTTP_MAX_CONNECTIONS;
   await new Promise<void>((resolve) => server.listen(env.PORT, env.HOST, resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://${env.HOST}:${port}`;
   publicUrl ||= url;
 
   let sweeping = false;
+  let lastHousekeeping = 0;
+  const sweep = async () => {
+    await service.sweep();
+    // Once a minute: forget old idempotent answers, and keep PGlite's new files closed to other users.
+    if (Date.now() - lastHousekeeping > 60_000) {
+      lastHousekeeping = Date.now();
+      await idempotency.prune(new Date(Date.now() - env.IDEMPOTENCY_RETENTION_HOURS * 3600_000));
+      tighten();
+    }
+  };
   const sweeper =
     env.SWEEP_INTERVAL_MS > 0
       ? setInterval(() => {
           if (sweeping) return;
           sweeping = true;
-          service
-            .sweep()
-            .catch((error: Error) => log.warn({ message: error.message }, "sweep failed"))
+          sweep()
+            .catch((error: unknown) => log.warn({ error: describeError(error) }, "sweep failed"))
             .finally(() => {
               sweeping = false;
             });

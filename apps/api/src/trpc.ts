@@ -1,9 +1,13 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import {
   type CheckoutClaims,
+  describeError,
   ERROR_CODES,
+  findInvalidText,
   InvalidInputError,
   inputIssues,
+  invalidTextIssue,
+  isDatabaseUnavailable,
   PayKitError,
   type PayKitErrorCode,
   type PaymentService,
@@ -15,6 +19,7 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { ApiEnv } from "./env";
 import type { Idempotency } from "./idempotency";
+import type { RateLimiter, StreamSlots } from "./limits";
 
 /** Everything a procedure may use; built per request. */
 export interface Context {
@@ -28,6 +33,8 @@ export interface Context {
   /** The `Authorization: Bearer <key>` or `X-Api-Key` header, if any. */
   apiKey: string | undefined;
   idempotencyKey: string | undefined;
+  /** Per-client limits shared by every request of this api instance. */
+  limits: { buyerCalls: RateLimiter; streams: StreamSlots };
 }
 
 /** Each paykit error code as a tRPC code: the one place where they are mapped. */
@@ -44,6 +51,10 @@ const TRPC_CODES: Record<PayKitErrorCode, TRPC_ERROR_CODE_KEY> = {
   AMOUNT_MISMATCH: "CONFLICT",
   REFUND_EXCEEDS_PAID: "CONFLICT",
   IDEMPOTENCY_CONFLICT: "CONFLICT",
+  REQUEST_IN_PROGRESS: "CONFLICT",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  RATE_LIMITED: "TOO_MANY_REQUESTS",
+  DATABASE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   GATEWAY_ERROR: "BAD_GATEWAY",
   GATEWAY_OUTCOME_UNKNOWN: "SERVICE_UNAVAILABLE",
   NOTIFY_INVALID: "BAD_REQUEST",
@@ -64,6 +75,8 @@ function paykitErrorOf(error: TRPCError, input: unknown): PayKitError {
     return new InvalidInputError(inputIssues(branch ?? issues));
   }
   if (error.code === "UNAUTHORIZED") return new PayKitError("UNAUTHORIZED", error.message);
+  if (error.code === "PAYLOAD_TOO_LARGE")
+    return new PayKitError("PAYLOAD_TOO_LARGE", "the request body is larger than this api accepts");
   // The request itself is malformed (a body that is not JSON, an unknown procedure, GET for a mutation): the
   // caller's to fix, so a 400 that says so rather than a 500 that sends them looking at our logs.
   if (error.code === "PARSE_ERROR" || error.code === "BAD_REQUEST")
@@ -91,7 +104,10 @@ const t = initTRPC.context<Context>().create({
 
 export const router = t.router;
 
-/** Maps thrown paykit errors to tRPC errors, and logs the ones that are ours to fix. */
+/**
+ * Maps thrown paykit errors to tRPC errors; a database out of reach becomes DATABASE_UNAVAILABLE (retryable), and
+ * what is ours to fix is logged, without the statement's parameters (they carry buyers' data).
+ */
 const errors = t.middleware(async ({ ctx, next, path }) => {
   const result = await next();
   if (!result.ok) {
@@ -99,14 +115,40 @@ const errors = t.middleware(async ({ ctx, next, path }) => {
     if (cause instanceof PayKitError) {
       throw new TRPCError({ code: TRPC_CODES[cause.code], message: cause.message, cause });
     }
+    if (isDatabaseUnavailable(cause)) {
+      ctx.log.warn({ path, error: describeError(cause) }, "database unavailable");
+      const unavailable = new PayKitError(
+        "DATABASE_UNAVAILABLE",
+        "the order database is not answering right now; nothing was lost, send the same request again shortly",
+      );
+      throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: unavailable.message, cause: unavailable });
+    }
     if (result.error.code === "INTERNAL_SERVER_ERROR") {
-      ctx.log.error({ path, err: { message: result.error.message, cause: String(cause) } }, "internal error");
+      ctx.log.error({ path, error: describeError(cause ?? result.error) }, "internal error");
     }
   }
   return result;
 });
 
-export const publicProcedure = t.procedure.use(errors);
+/**
+ * Text no gateway or database takes (a NUL, a lone surrogate), anywhere in the input, is refused before any
+ * procedure's own validation: INVALID_INPUT with TEXT_INVALID, never a database error.
+ */
+const cleanInput = t.middleware(async ({ next, getRawInput }) => {
+  const bad = findInvalidText(await getRawInput());
+  if (bad !== undefined) throw new InvalidInputError([invalidTextIssue(bad)]);
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(errors).use(cleanInput);
+
+/** Procedures that call a gateway on a buyer's word (no key): a budget of calls per client IP per minute. */
+export const buyerCallProcedure = publicProcedure.use(({ ctx, next, path }) => {
+  if (!ctx.limits.buyerCalls.take(`${path}:${ctx.client.clientIP ?? "unknown"}`)) {
+    throw new PayKitError("RATE_LIMITED", "too many calls from this client; wait a minute and try again");
+  }
+  return next();
+});
 
 const sameKey = (given: string, known: string) => {
   const a = createHash("sha256").update(given).digest();

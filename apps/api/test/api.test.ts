@@ -223,7 +223,7 @@ describe("bad input, errors and idempotency", () => {
     const again = await server(key).payment.refund.mutate({ out_trade_no: out, refund_fee: 100 });
     expect(again).toEqual(first);
     expect(first.out_refund_no).toMatch(new RegExp(`^${out}-k[0-9a-f]{12}$`));
-    expect((await api.service.store.refundsOf("default", out)).length).toBe(1);
+    expect((await api.service.refunds.refundsOf("default", out)).length).toBe(1);
     expect(await server().payment.query.query({ out_trade_no: out })).toMatchObject({
       status: 2,
       refund_fee: 100,

@@ -66,6 +66,30 @@ export const ERROR_CODES = {
     retryable: false,
     meaning: "This Idempotency-Key was used before for a different request; use a new key for a new request.",
   },
+  REQUEST_IN_PROGRESS: {
+    status: 409,
+    retryable: true,
+    meaning:
+      "A request with this Idempotency-Key, or another create for this order, is still running; send the same request again in a moment.",
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    meaning:
+      "The request body is larger than the api accepts (BODY_LIMIT_BYTES, 64 kB by default); nothing was read past the limit.",
+  },
+  RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    meaning:
+      "Too many calls of this kind from this client (or too many open status streams); wait and try again.",
+  },
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    meaning:
+      "The order database did not answer (down, restarting, unreachable or too slow); nothing is lost, send the same request again shortly.",
+  },
   GATEWAY_ERROR: {
     status: 502,
     retryable: false,
@@ -185,7 +209,7 @@ export const INPUT_ISSUE_CODES = {
   SUBJECT_REQUIRED: { legacyCode: 1004, rule: "subject is a non-empty string" },
   SUBJECT_TOO_LONG: {
     legacyCode: 1004,
-    rule: "subject fits the provider's limit (wxpay 127, alipay 256 chars)",
+    rule: "subject fits the provider's limit (wxpay 127, alipay 256 chars; 256 for every provider)",
   },
   TYPE_REQUIRED: { legacyCode: 1002, rule: "type is a non-empty string" },
   TYPE_FORMAT: {
@@ -221,6 +245,21 @@ export const INPUT_ISSUE_CODES = {
   FIELD_INVALID: {
     legacyCode: undefined,
     rule: "optional text fields (openid, pid, user_id, nickname) are strings",
+  },
+  TEXT_INVALID: {
+    legacyCode: undefined,
+    rule: "text holds no NUL character and no lone UTF-16 surrogate (anywhere in the request, keys included)",
+  },
+  PID_INVALID: { legacyCode: undefined, rule: "pid is 1-64 letters, digits, _ or -" },
+  OPENID_TOO_LONG: { legacyCode: undefined, rule: "openid is at most 128 characters" },
+  USER_ID_TOO_LONG: { legacyCode: undefined, rule: "user_id is at most 128 characters" },
+  NICKNAME_TOO_LONG: { legacyCode: undefined, rule: "nickname is at most 64 characters" },
+  RETURN_URL_TOO_LONG: { legacyCode: undefined, rule: "return_url is at most 1024 characters" },
+  CUSTOM_TOO_LARGE: { legacyCode: undefined, rule: "custom is at most 8 kB as JSON" },
+  OTHER_TOO_LARGE: { legacyCode: undefined, rule: "other is at most 4 kB as JSON" },
+  CONTEXT_TOO_LARGE: {
+    legacyCode: undefined,
+    rule: "context is at most 8 kB as JSON, and each of its text fields at most 1024 characters",
   },
 } as const satisfies Record<string, { legacyCode: number | undefined; rule: string }>;
 

@@ -12,6 +12,7 @@ export * from "./contract/pay-types";
 export * from "./contract/providers";
 export * from "./contract/resolve";
 export * from "./contract/result";
+export * from "./contract/text";
 export * from "./errors";
 export { fenToYuan, yuanToFen } from "./money";
 export * from "./payment";
@@ -33,7 +34,14 @@ export {
   wxpayVirtualConfigSchema,
 } from "./providers/wxpay-virtual/config";
 export { qrcodeDataUrl } from "./qrcode";
-export { type Merchant, type MerchantFile, MerchantRegistry, merchantFileSchema } from "./service/merchants";
+export {
+  type Merchant,
+  type MerchantFile,
+  MerchantRegistry,
+  type MerchantSettings,
+  merchantFileSchema,
+  merchantSettingsSchema,
+} from "./service/merchants";
 export {
   type HandlerOrder,
   type Logger,
@@ -42,9 +50,14 @@ export {
   PaymentService,
   type PaymentServiceOptions,
   type RefundView,
+  type SecondPaymentView,
 } from "./service/payments";
 export { type Database, type DatabaseOptions, type Db, openDatabase } from "./store/db";
-export { type OpenedOrder, type OrderRow, OrderStore, type RefundRow } from "./store/orders";
+export { describeError, isDatabaseUnavailable } from "./store/faults";
+export { NotificationLog } from "./store/notifications";
+export { type OpenedOrder, type OrderRow, OrderStore } from "./store/orders";
+export { type RefundRow, RefundStore } from "./store/refunds";
 export { ORDER_STATUS, type OrderStatus } from "./store/schema";
+export { type SecondPaymentPolicy, type SecondPaymentRow, SecondPaymentStore } from "./store/second-payments";
 export { WxSessions } from "./store/sessions";
 export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";

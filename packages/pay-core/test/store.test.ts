@@ -3,15 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planPayment } from "../src/contract/input";
 import { openDatabase } from "../src/store/db";
 import { OrderStore } from "../src/store/orders";
+import { RefundStore } from "../src/store/refunds";
 import { ORDER_STATUS } from "../src/store/schema";
 import { testDatabase } from "./db";
 
 let database: Awaited<ReturnType<typeof testDatabase>>;
 let store: OrderStore;
+let refunds: RefundStore;
 
 beforeAll(async () => {
   database = await testDatabase();
   store = new OrderStore(database.db);
+  refunds = new RefundStore(database.db);
   await database.db.execute(
     sql`create table merchant_ledger (out_trade_no text primary key, credited bigint not null)`,
   );
@@ -296,24 +299,69 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
     const out = no();
     await store.open("default", plan(out));
     await store.markPaid("default", out, paidWith());
-    await store.openRefund("default", { out_trade_no: out, out_refund_no: `${out}-1`, refund_fee: 300 });
-    expect(
-      await store.openRefund("default", { out_trade_no: out, out_refund_no: `${out}-1`, refund_fee: 300 }),
-    ).toBeUndefined();
+    const first = await refunds.open("default", {
+      out_trade_no: out,
+      out_refund_no: `${out}-1`,
+      refund_fee: 300,
+    });
+    expect(first.existing).toBe(false);
+    const again = await refunds.open("default", {
+      out_trade_no: out,
+      out_refund_no: `${out}-1`,
+      refund_fee: 300,
+    });
+    expect(again).toMatchObject({ existing: true, refund: { id: first.refund.id } });
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => store.updateRefund("default", `${out}-1`, { status: "succeeded" })),
+      Array.from({ length: 10 }, () => refunds.update("default", `${out}-1`, { status: "succeeded" })),
     );
     expect(results.filter((r) => r === "applied")).toHaveLength(1);
     expect(await store.find("default", out)).toMatchObject({
       status: ORDER_STATUS.PARTLY_REFUNDED,
       refund_fee: 300,
     });
-    await store.openRefund("default", { out_trade_no: out, out_refund_no: `${out}-2`, refund_fee: 680 });
-    await store.updateRefund("default", `${out}-2`, { status: "succeeded" });
+    await refunds.open("default", { out_trade_no: out, out_refund_no: `${out}-2`, refund_fee: 680 });
+    await refunds.update("default", `${out}-2`, { status: "succeeded" });
     expect(await store.find("default", out)).toMatchObject({
       status: ORDER_STATUS.REFUNDED,
       refund_fee: 980,
     });
+  });
+
+  it("opens concurrent refunds of one order only as far as what was paid", async () => {
+    const out = no();
+    await store.open("default", plan(out, 1000));
+    await store.markPaid("default", out, paidWith());
+    const tries = await Promise.allSettled(
+      Array.from({ length: 10 }, () => refunds.open("default", { out_trade_no: out, refund_fee: 600 })),
+    );
+    const opened = tries.filter((t) => t.status === "fulfilled");
+    expect(opened).toHaveLength(1);
+    expect(
+      tries
+        .filter((t): t is PromiseRejectedResult => t.status === "rejected")
+        .every((t) => t.reason.code === "REFUND_EXCEEDS_PAID"),
+    ).toBe(true);
+    expect((await refunds.refundsOf("default", out)).map((r) => r.refund_fee)).toEqual([600]);
+  });
+
+  it("lets one create at a time hold an order, and takes over a lease that ran out", async () => {
+    const out = no();
+    const { order, created } = await store.open("default", plan(out), {
+      id: "first",
+      ms: 60_000,
+      firstCheck: new Date(),
+    });
+    expect(created).toBe(true);
+    expect(await store.takeCreateLease(order.id, "second", 60_000)).toBeUndefined();
+    await store.releaseCreateLease(order.id, "someone else");
+    expect(await store.takeCreateLease(order.id, "second", 60_000)).toBeUndefined();
+    await store.releaseCreateLease(order.id, "first");
+    expect(await store.takeCreateLease(order.id, "second", 1)).toMatchObject({ create_lease: "second" });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await store.takeCreateLease(order.id, "third", 60_000)).toMatchObject({ create_lease: "third" });
+    await store.markPaid("default", out, paidWith());
+    await store.releaseCreateLease(order.id, "third");
+    expect(await store.takeCreateLease(order.id, "fourth", 60_000)).toBeUndefined();
   });
 
   it("hands each due order to one sweeper only", async () => {

@@ -1,34 +1,47 @@
 import { createHash } from "node:crypto";
 import {
   type CreatePaymentResult,
+  createPaymentDataSchema,
   createPaymentInputSchema,
   type OrderView,
   PayKitError,
   PROVIDERS,
+  pidSchema,
 } from "@paykit/pay-core";
 import { z } from "zod";
-import { type Context, checkoutOf, hasApiKey, publicProcedure, router, serverProcedure } from "../trpc";
+import {
+  buyerCallProcedure,
+  type Context,
+  checkoutOf,
+  hasApiKey,
+  publicProcedure,
+  router,
+  serverProcedure,
+} from "../trpc";
+
+/** A checkout token is a few hundred bytes; 4 kB leaves room for a large custom without inviting megabytes. */
+const checkoutToken = z.string().min(1).max(4096);
 
 /**
  * The browser's create: a checkout token signed by the merchant's server fixes out_trade_no, total_fee, subject,
  * type and custom; the browser adds only what it knows.
  */
 export const checkoutCreateSchema = z.object({
-  checkout: z.string().min(1),
+  checkout: checkoutToken,
   provider: z.enum(PROVIDERS),
   isPC: z.boolean().optional(),
   needQRcode: z.union([z.boolean(), z.literal("image")]).optional(),
-  openid: z.string().optional(),
+  openid: createPaymentDataSchema.shape.openid,
 });
 
 /** Servers send the whole contract (with an API key); browsers send a checkout. */
 export const createInputSchema = z.union([checkoutCreateSchema, createPaymentInputSchema]);
 
-const orderRef = z.object({ out_trade_no: z.string().min(1).max(64), pid: z.string().optional() });
+const orderRef = z.object({ out_trade_no: z.string().min(1).max(64), pid: pidSchema.optional() });
 const statusInput = z.object({
   out_trade_no: z.string().min(1).max(64),
-  checkout: z.string().optional(),
-  pid: z.string().optional(),
+  checkout: checkoutToken.optional(),
+  pid: pidSchema.optional(),
 });
 
 /** The buyer's context, from the request: a browser cannot claim to be somewhere else. */
@@ -37,19 +50,24 @@ const browserContext = (ctx: Context) => ({
   ...(ctx.client.clientIP ? { clientIP: ctx.client.clientIP } : {}),
 });
 
-/** Who may see an order: a server, or the browser holding that order's checkout. */
-function pidFor(
+/**
+ * Who may see an order: a server, or the browser holding that order's checkout (until the checkout expires).
+ * Returns the merchant, and when a browser's access ends (undefined for a server).
+ */
+function accessTo(
   ctx: Context,
   input: { out_trade_no: string; checkout?: string | undefined; pid?: string | undefined },
-): string {
-  if (hasApiKey(ctx)) return input.pid ?? "default";
+): { pid: string; until?: number } {
+  if (hasApiKey(ctx)) return { pid: input.pid || "default" };
   if (!input.checkout)
     throw new PayKitError("UNAUTHORIZED", "pass the order's checkout token, or an API key");
   const claims = checkoutOf(ctx, input.checkout);
   if (claims.out_trade_no !== input.out_trade_no)
     throw new PayKitError("UNAUTHORIZED", "this checkout is for another order");
-  return claims.pid;
+  return { pid: claims.pid, until: claims.exp };
 }
+
+const pidFor = (ctx: Context, input: Parameters<typeof accessTo>[1]) => accessTo(ctx, input).pid;
 
 export const paymentRouter = router({
   /**
@@ -80,8 +98,11 @@ export const paymentRouter = router({
       }
       const withContext =
         Object.keys(input.context).length > 0 ? input : { ...input, context: browserContext(ctx) };
-      return ctx.idempotency.run("create", ctx.idempotencyKey, withContext, () =>
-        ctx.service.create(withContext),
+      return ctx.idempotency.run(
+        `create:${input.data.pid || "default"}`,
+        ctx.idempotencyKey,
+        withContext,
+        () => ctx.service.create(withContext),
       );
     }),
 
@@ -92,15 +113,15 @@ export const paymentRouter = router({
 
   /** A merchant's most recent orders (servers only): what an orders page shows. */
   list: serverProcedure
-    .input(z.object({ pid: z.string().optional(), limit: z.number().int().min(1).max(200).default(50) }))
-    .query(({ ctx, input }) => ctx.service.recent(input.pid ?? "default", input.limit)),
+    .input(z.object({ pid: pidSchema.optional(), limit: z.number().int().min(1).max(200).default(50) }))
+    .query(({ ctx, input }) => ctx.service.recent(input.pid || "default", input.limit)),
 
   /**
    * Apple in-app purchase: the iOS app submits the signed transaction StoreKit 2 gave it (`jwsRepresentation`). It is
    * self-authenticating (Apple's signature), so no key is needed; it pays the order its appAccountToken names.
    */
-  appleTransaction: publicProcedure
-    .input(z.object({ signedTransaction: z.string().min(1).max(20_000), pid: z.string().optional() }))
+  appleTransaction: buyerCallProcedure
+    .input(z.object({ signedTransaction: z.string().min(1).max(20_000), pid: pidSchema.optional() }))
     .mutation(({ ctx, input }) =>
       ctx.service.appleTransaction(input.pid ?? "default", input.signedTransaction),
     ),
@@ -109,8 +130,8 @@ export const paymentRouter = router({
    * WeChat mini-program login for virtual payment: the mini program sends its wx.login code; the api keeps the
    * session_key (never sent anywhere) and answers the buyer's openid.
    */
-  wxLogin: publicProcedure
-    .input(z.object({ code: z.string().min(1).max(128), pid: z.string().optional() }))
+  wxLogin: buyerCallProcedure
+    .input(z.object({ code: z.string().min(1).max(128), pid: pidSchema.optional() }))
     .mutation(({ ctx, input }) => ctx.service.wxLogin(input.pid ?? "default", input.code)),
 
   close: serverProcedure
@@ -151,26 +172,61 @@ export const paymentRouter = router({
 
   /**
    * The order's status, live (server-sent events): the current state at once, then every change, until it is
-   * paid, refunded or closed. The checkout follows this; polling `query` is the fallback.
+   * paid, refunded or closed, its time_expire passes, or the checkout that opened it expires. The checkout follows
+   * this; polling `query` is the fallback. A checkout token and a client IP may hold only a few streams at once.
    */
-  status: publicProcedure.input(statusInput).subscription(async function* ({ ctx, input, signal }) {
-    const pid = pidFor(ctx, input);
+  status: publicProcedure.input(statusInput).subscription(async ({ ctx, input, signal }) => {
+    // Who may watch, and whether there is room, is settled before the stream opens: a refusal is a plain error.
+    const access = accessTo(ctx, input);
+    const release = ctx.limits.streams.take({ checkout: input.checkout, ip: ctx.client.clientIP });
+    if (!release)
+      throw new PayKitError("RATE_LIMITED", "too many status streams are open for this checkout or client");
+    try {
+      const first = await ctx.service.peek(access.pid, input.out_trade_no);
+      return statusStream(ctx, access, first, signal, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }),
+});
+
+/** How often a stream looks at its order, and how often (while unpaid) it asks the gateway. */
+const STATUS_POLL_MS = 500;
+const GATEWAY_CHECK_MS = 10_000;
+
+async function* statusStream(
+  ctx: Context,
+  access: { pid: string; until?: number },
+  first: OrderView,
+  signal: AbortSignal | undefined,
+  release: () => void,
+): AsyncGenerator<OrderView> {
+  try {
+    let order = first;
     let last = "";
     let sinceGatewayCheck = Date.now();
+    const ends = Math.min(
+      access.until ?? Number.POSITIVE_INFINITY,
+      first.time_expire?.getTime() ?? Number.POSITIVE_INFINITY,
+    );
     while (!signal?.aborted) {
-      // Ask the gateway every 10 s while unpaid, so a lost notification does not leave the buyer waiting.
-      const checkGateway = Date.now() - sinceGatewayCheck > 10_000;
-      if (checkGateway) sinceGatewayCheck = Date.now();
-      const order = checkGateway
-        ? await ctx.service.query(pid, input.out_trade_no)
-        : await ctx.service.peek(pid, input.out_trade_no);
-      const key = `${order.status}:${order.user_order_success}:${order.refund_fee}`;
+      const key = `${order.status}:${order.user_order_success}:${order.refund_fee}:${order.second_payments.length}`;
       if (key !== last) {
         last = key;
         yield order;
       }
-      if (order.status !== 0) return;
-      await new Promise((r) => setTimeout(r, 500));
+      if (order.status !== 0 || Date.now() >= ends) return;
+      await new Promise((r) => setTimeout(r, Math.min(STATUS_POLL_MS, Math.max(0, ends - Date.now()))));
+      if (signal?.aborted) return;
+      // Ask the gateway every 10 s while unpaid, so a lost notification does not leave the buyer waiting.
+      const checkGateway = Date.now() - sinceGatewayCheck > GATEWAY_CHECK_MS;
+      if (checkGateway) sinceGatewayCheck = Date.now();
+      order = checkGateway
+        ? await ctx.service.query(access.pid, order.out_trade_no)
+        : await ctx.service.peek(access.pid, order.out_trade_no);
     }
-  }),
-});
+  } finally {
+    release();
+  }
+}

@@ -4,6 +4,14 @@ import { type ClientContext, clientContextSchema, type Platform, parseClientCont
 import { MIN_TIME_TO_PAY_MS, PAY_TYPE_PROVIDER, PAY_TYPES, type PayType } from "./pay-types";
 import { PROVIDERS, type Provider } from "./providers";
 import { type ResolveOptions, resolvePayType } from "./resolve";
+import { findInvalidText } from "./text";
+
+/** The issue for a string findInvalidText refused. */
+export const invalidTextIssue = (path: string): InputIssue => ({
+  path,
+  code: "TEXT_INVALID",
+  message: `${path} holds a NUL character or a lone UTF-16 surrogate, which no gateway or database takes`,
+});
 
 /**
  * The largest total_fee paykit accepts: 100,000,000 fen = 1,000,000 yuan. Well inside every gateway's own
@@ -57,6 +65,25 @@ export const OUT_TRADE_NO_RULES: Record<Provider, { pattern: RegExp; described: 
 /** The longest subject each gateway takes (WeChat `description` 127, Alipay `subject` 256 characters). */
 export const SUBJECT_MAX_LENGTH: Partial<Record<Provider, number>> = { wxpay: 127, alipay: 256 };
 
+/**
+ * Every free text field has a ceiling, checked before anything is stored or sent: what a gateway takes, with room to
+ * spare (an openid is 28 characters at WeChat, at most 128 at Alipay), so a caller cannot park megabytes in a row that
+ * every status check then reads. Sizes of `custom` and `other` are bytes of their JSON.
+ */
+export const INPUT_LIMITS = {
+  subject: 256,
+  openid: 128,
+  user_id: 128,
+  nickname: 64,
+  return_url: 1024,
+  customBytes: 8 * 1024,
+  otherBytes: 4 * 1024,
+  contextBytes: 8 * 1024,
+  contextField: 1024,
+} as const;
+
+const jsonBytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v) ?? "");
+
 const TYPE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A rule's failure, tagged with our stable code so it survives zod's issue list. */
@@ -77,13 +104,25 @@ const isHttpUrl = (v: string): boolean => {
 const plainObject = (code: InputIssueCode, name: string) =>
   z.custom<Record<string, unknown>>(isPlainObject, rule(code, `${name} must be a plain object`)).optional();
 
-const optionalString = (name: string) => z.string({ error: `${name} must be a string` }).optional();
+const limitedString = (name: string, max: number, code: InputIssueCode) =>
+  z
+    .string({ error: `${name} must be a string` })
+    .refine((v) => v.length <= max, rule(code, `${name} must be at most ${max} characters`))
+    .optional();
+
+/** A merchant id, as the notify URL and every merchant lookup use it ("" means the default merchant, as before). */
+export const pidSchema = z
+  .string({ error: "pid must be a string" })
+  .refine(
+    (v) => /^[A-Za-z0-9_-]{0,64}$/.test(v),
+    rule("PID_INVALID", "pid must be 1-64 letters, digits, _ or -"),
+  );
 
 /** `data`: the order to pay, field for field as in vk-uni-pay. */
 export const createPaymentDataSchema = z
   .object(
     {
-      openid: optionalString("openid"),
+      openid: limitedString("openid", INPUT_LIMITS.openid, "OPENID_TOO_LONG"),
       out_trade_no: z
         .string({ error: "out_trade_no is required: your own unique order number, as a string" })
         .min(1, rule("OUT_TRADE_NO_REQUIRED", "out_trade_no is required: your own unique order number")),
@@ -109,6 +148,10 @@ export const createPaymentDataSchema = z
         .refine(
           (v) => v.trim() !== "",
           rule("SUBJECT_REQUIRED", "subject is required: the order title the buyer sees"),
+        )
+        .refine(
+          (v) => v.length <= INPUT_LIMITS.subject,
+          rule("SUBJECT_TOO_LONG", `subject must be at most ${INPUT_LIMITS.subject} characters`),
         ),
       type: z
         .string({ error: "type is required: the order type that picks the notify handler, e.g. goods" })
@@ -120,14 +163,27 @@ export const createPaymentDataSchema = z
           (v) => v.trim() === "" || TYPE_PATTERN.test(v),
           rule("TYPE_FORMAT", "type must be 1-64 letters, digits, _ or - (it names the notify handler)"),
         ),
-      custom: plainObject("CUSTOM_INVALID", "custom"),
-      other: plainObject("OTHER_INVALID", "other"),
-      pid: optionalString("pid"),
-      user_id: optionalString("user_id"),
-      nickname: optionalString("nickname"),
+      custom: plainObject("CUSTOM_INVALID", "custom").refine(
+        (v) => v === undefined || jsonBytes(v) <= INPUT_LIMITS.customBytes,
+        rule("CUSTOM_TOO_LARGE", `custom must be at most ${INPUT_LIMITS.customBytes} bytes as JSON`),
+      ),
+      other: plainObject("OTHER_INVALID", "other").refine(
+        (v) => v === undefined || jsonBytes(v) <= INPUT_LIMITS.otherBytes,
+        rule("OTHER_TOO_LARGE", `other must be at most ${INPUT_LIMITS.otherBytes} bytes as JSON`),
+      ),
+      pid: pidSchema.optional(),
+      user_id: limitedString("user_id", INPUT_LIMITS.user_id, "USER_ID_TOO_LONG"),
+      nickname: limitedString("nickname", INPUT_LIMITS.nickname, "NICKNAME_TOO_LONG"),
       return_url: z
         .string({ error: "return_url must be a string" })
-        .refine(isHttpUrl, rule("RETURN_URL_INVALID", "return_url must be an absolute http(s) URL"))
+        .refine(
+          (v) => v.length <= INPUT_LIMITS.return_url,
+          rule("RETURN_URL_TOO_LONG", `return_url must be at most ${INPUT_LIMITS.return_url} characters`),
+        )
+        .refine(
+          (v) => v.length > INPUT_LIMITS.return_url || isHttpUrl(v),
+          rule("RETURN_URL_INVALID", "return_url must be an absolute http(s) URL"),
+        )
         .optional(),
       time_expire: z
         .number({
@@ -161,7 +217,15 @@ export const createPaymentDataSchema = z
 
 /** createPayment's input, as vk-uni-pay has it. */
 export const createPaymentInputSchema = z.object({
-  context: clientContextSchema,
+  context: clientContextSchema.refine(
+    (c) =>
+      jsonBytes(c) <= INPUT_LIMITS.contextBytes &&
+      Object.values(c).every((v) => typeof v !== "string" || v.length <= INPUT_LIMITS.contextField),
+    rule(
+      "CONTEXT_TOO_LARGE",
+      `context must be at most ${INPUT_LIMITS.contextBytes} bytes as JSON, each text at most ${INPUT_LIMITS.contextField} characters`,
+    ),
+  ),
   provider: z.enum(PROVIDERS, { error: `provider must be one of ${PROVIDERS.join(", ")}` }),
   isPC: z.boolean({ error: "isPC must be true or false" }).optional(),
   needQRcode: z
@@ -231,6 +295,8 @@ export interface PlanOptions {
  * (each with a stable code and what to fix) before anything is written or sent.
  */
 export function planPayment(input: unknown, options: PlanOptions = {}): PaymentPlan {
+  const badText = findInvalidText(input);
+  if (badText !== undefined) throw new InvalidInputError([invalidTextIssue(badText)]);
   const parsed = createPaymentInputSchema.safeParse(input);
   if (!parsed.success) throw new InvalidInputError(parsed.error.issues.map(toInputIssue));
   const { context, provider, isPC, needQRcode, data } = parsed.data;

@@ -8,12 +8,23 @@ import { AppleIapAdapter } from "../providers/appleiap/adapter";
 import { WxpayAdapter } from "../providers/wxpay/adapter";
 import { type SessionKeyLookup, WxpayVirtualAdapter } from "../providers/wxpay-virtual/adapter";
 
+/** What a merchant chooses about its payments, beside its gateways' credentials. */
+export const merchantSettingsSchema = z.object({
+  /**
+   * A payment for an order another transaction already paid (the buyer paid two providers' codes): `refund` it
+   * automatically at its provider (the default), or only `flag` it (logged at error level, shown on the order).
+   */
+  secondPayment: z.enum(["refund", "flag"]).default("refund"),
+});
+export type MerchantSettings = z.output<typeof merchantSettingsSchema>;
+
 /** One merchant (vk-uni-pay's `pid`): its adapters, built once from its configuration. */
 export interface Merchant {
   pid: string;
   name: string;
   adapters: Partial<Record<Provider, PaymentAdapter>>;
   resolve: ResolveOptions;
+  settings?: MerchantSettings;
 }
 
 /**
@@ -30,6 +41,7 @@ export const merchantFileSchema = z.object({
         wxpayVirtual: z.record(z.string(), z.unknown()).optional(),
         appleiap: z.record(z.string(), z.unknown()).optional(),
         alipay: z.record(z.string(), z.unknown()).optional(),
+        settings: merchantSettingsSchema.default({ secondPayment: "refund" }),
       }),
     )
     .min(1),
@@ -68,7 +80,7 @@ export class MerchantRegistry {
           adapters.alipay = alipay;
           resolve = alipay.resolveOptions;
         }
-        return { pid: m.pid, name: m.name || m.pid, adapters, resolve };
+        return { pid: m.pid, name: m.name || m.pid, adapters, resolve, settings: m.settings };
       }),
     );
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type {
   GatewayPayment,
   GatewayRefund,
@@ -11,14 +12,19 @@ import { type PaymentPlan, planPayment } from "../contract/input";
 import type { PayType } from "../contract/pay-types";
 import type { Provider } from "../contract/providers";
 import type { CreatePaymentResult } from "../contract/result";
+import { isCleanText } from "../contract/text";
 import { PayKitError } from "../errors";
-import { paymentResult, planRefund, unwrap } from "../payment";
+import { paymentResult, unwrap } from "../payment";
 import { AppleIapAdapter } from "../providers/appleiap/adapter";
 import { code2Session, WxpayVirtualAdapter } from "../providers/wxpay-virtual/adapter";
 import { pushSignature, sameHex } from "../providers/wxpay-virtual/sign";
 import type { Db } from "../store/db";
-import { type OrderRow, OrderStore, type RefundRow } from "../store/orders";
+import { describeError, isDatabaseUnavailable } from "../store/faults";
+import { NotificationLog } from "../store/notifications";
+import { type OrderRow, OrderStore, type OrderViewRow, refusalFor } from "../store/orders";
+import { type RefundRow, RefundStore } from "../store/refunds";
 import { ORDER_STATUS } from "../store/schema";
+import { type SecondPaymentRow, SecondPaymentStore } from "../store/second-payments";
 import { WxSessions } from "../store/sessions";
 import type { Merchant, MerchantRegistry } from "./merchants";
 
@@ -53,6 +59,27 @@ export interface PaymentServiceOptions {
   log?: Logger;
   /** When the sweeper first asks the gateway about an unpaid order. Default 60 s. */
   firstCheckMs?: number;
+  /**
+   * The longest a merchant's handler may run (default 10 s). Past it, the transaction it runs in is rolled back and
+   * the handler runs again later, so a hung handler cannot hold a connection (or, on PGlite, the whole database).
+   */
+  handlerTimeoutMs?: number;
+  /** How long a create holds its order against other creates (default 60 s: a crashed holder's lease runs out). */
+  createLeaseMs?: number;
+  /** How long a create waits for another create of the same order before REQUEST_IN_PROGRESS (default 10 s). */
+  createWaitMs?: number;
+  /** How long the notification log keeps a row (default 30 days; the sweeper prunes). */
+  notificationRetentionMs?: number;
+}
+
+/** A payment beyond the one an order keeps, as callers see it. */
+export interface SecondPaymentView {
+  provider: string;
+  transaction_id: string;
+  total_fee: number;
+  /** refunding, refund_processing, refunded, refund_failed, or flagged (the merchant chose to refund it themselves). */
+  status: string;
+  out_refund_no: string;
 }
 
 /** An order as callers see it. */
@@ -72,6 +99,8 @@ export interface OrderView {
   pay_date: Date | null;
   create_date: Date;
   time_expire: Date | null;
+  /** Payments beyond the one kept (a buyer who paid two providers' codes): each refunded or flagged. */
+  second_payments: SecondPaymentView[];
 }
 
 export interface RefundView {
@@ -82,7 +111,15 @@ export interface RefundView {
   refund_id: string | null;
 }
 
-const orderView = (o: OrderRow): OrderView => ({
+const secondPaymentView = (r: SecondPaymentRow): SecondPaymentView => ({
+  provider: r.provider,
+  transaction_id: r.transaction_id,
+  total_fee: r.total_fee,
+  status: r.status,
+  out_refund_no: r.out_refund_no,
+});
+
+const orderView = (o: OrderViewRow, seconds: SecondPaymentRow[] = []): OrderView => ({
   out_trade_no: o.out_trade_no,
   pid: o.pid,
   status: o.status,
@@ -98,6 +135,7 @@ const orderView = (o: OrderRow): OrderView => ({
   pay_date: o.pay_date,
   create_date: o.create_date,
   time_expire: o.time_expire,
+  second_payments: seconds.filter((r) => r.out_trade_no === o.out_trade_no).map(secondPaymentView),
 });
 
 /**
@@ -114,6 +152,12 @@ function changedParameters(order: OrderRow, plan: PaymentPlan): string[] {
     changed.push(`pay type (${order.pay_type}, now ${plan.pay_type})`);
   return changed;
 }
+
+const fieldsOf = (o: Pick<OrderRow, "provider" | "pay_type" | "platform">) => ({
+  provider: o.provider,
+  pay_type: o.pay_type,
+  platform: o.platform,
+});
 
 const refundView = (r: RefundRow): RefundView => ({
   out_trade_no: r.out_trade_no,
@@ -135,15 +179,32 @@ const backoff = (attempt: number) => Math.min(3600_000, 30_000 * 2 ** Math.min(a
  */
 export class PaymentService {
   readonly store: OrderStore;
+  readonly refunds: RefundStore;
+  readonly notifications: NotificationLog;
+  readonly secondPayments: SecondPaymentStore;
+  /**
+   * Notifications refused before any database work, since the api started: for an unknown merchant or provider, and
+   * ones that failed verification. They are counted and logged (at most one line per kind every 10 s), not stored.
+   */
+  readonly refused = { unknownMerchant: 0, unverified: 0 };
   private readonly log: Logger;
   private readonly lastGatewayQuery = new Map<string, number>();
-
+  private readonly lastRefusalLog = new Map<string, number>();
   private readonly sessions: WxSessions;
+  private readonly createLeaseMs: number;
+  private readonly createWaitMs: number;
+  private readonly handlerTimeoutMs: number;
 
   constructor(private readonly options: PaymentServiceOptions) {
     this.store = new OrderStore(options.db);
+    this.refunds = new RefundStore(options.db);
+    this.notifications = new NotificationLog(options.db);
+    this.secondPayments = new SecondPaymentStore(options.db);
     this.sessions = new WxSessions(options.db);
     this.log = options.log ?? silent;
+    this.createLeaseMs = options.createLeaseMs ?? 60_000;
+    this.createWaitMs = options.createWaitMs ?? 10_000;
+    this.handlerTimeoutMs = options.handlerTimeoutMs ?? 10_000;
   }
 
   private adapter(merchant: Merchant, provider: string): PaymentAdapter {
@@ -156,6 +217,11 @@ export class PaymentService {
   /**
    * vk-uni-pay's createPayment with orders: validates (writing nothing on bad input), makes or reuses the order,
    * asks the gateway, and returns what the client needs.
+   *
+   * One create at a time per order, on every instance: the order's create lease is held from before the previous
+   * provider's order is closed until the new one is recorded, so a buyer switching between WeChat Pay and Alipay in
+   * several tabs never has two gateway orders open. Before the gateway is asked, the order records that the gateway
+   * may now know it, so a crash mid-call still leaves a record that a later switch closes.
    */
   async create(input: unknown, pidOverride?: string): Promise<CreatePaymentResult> {
     const requested = (input as { data?: { pid?: unknown } })?.data?.pid;
@@ -168,45 +234,106 @@ export class PaymentService {
         provider: plan.provider,
       });
     }
-    const { order } = await this.store.open(pid, plan);
-    if (order.provider !== plan.provider && order.gateway_reference)
-      await this.releaseAtPreviousProvider(merchant, order);
-    if (order.provider === plan.provider && order.gateway_reference) {
-      // The gateway already holds this order: WeChat refuses the same number with other parameters
-      // ("201 商户订单号重复"), so say which ones changed instead of passing on a gateway error.
-      const changed = changedParameters(order, plan);
-      if (changed.length > 0)
-        throw new PayKitError(
-          "ORDER_CHANGED",
-          `order ${order.out_trade_no} was placed with ${plan.provider} with another ${changed.join(", ")}: repeat them as they were, or use a new out_trade_no`,
-          { provider: plan.provider },
-        );
-    }
-
-    const outcome = await adapter.createPayment(plan as typeof plan & { pay_type: PayType }, {
-      notifyUrl: this.options.notifyUrl(pid, plan.provider),
+    const lease = randomUUID();
+    const firstCheck = () => new Date(Date.now() + (this.options.firstCheckMs ?? 60_000));
+    const opened = await this.store.open(pid, plan, {
+      id: lease,
+      ms: this.createLeaseMs,
+      firstCheck: firstCheck(),
     });
-    const firstCheck = new Date(Date.now() + (this.options.firstCheckMs ?? 60_000));
-    if (outcome.status !== "failed") {
-      // Created, or perhaps created (no answer): either way the gateway may know the order from now on.
-      await this.store.recordCreated(order.id, {
-        provider: plan.provider,
-        pay_type: plan.pay_type,
-        platform: plan.platform,
-        gateway_reference:
-          (outcome.status === "succeeded" && outcome.value.gatewayReference) || plan.pay_type,
-        next_check_at: firstCheck,
+    const order = opened.created ? opened.order : await this.waitForCreateLease(opened.order, lease);
+    let recorded = false;
+    try {
+      // What a gateway already knows of this order (a new order is marked as known to this provider already).
+      let previous = !opened.created && order.gateway_reference ? order : undefined;
+      if (previous && previous.provider !== plan.provider) {
+        await this.releaseAtPreviousProvider(merchant, previous);
+        previous = undefined;
+      }
+      if (previous) {
+        // The gateway already holds this order: WeChat refuses the same number with other parameters
+        // ("201 商户订单号重复"), so say which ones changed instead of passing on a gateway error.
+        const changed = changedParameters(previous, plan);
+        if (changed.length > 0)
+          throw new PayKitError(
+            "ORDER_CHANGED",
+            `order ${order.out_trade_no} was placed with ${plan.provider} with another ${changed.join(", ")}: repeat them as they were, or use a new out_trade_no`,
+            { provider: plan.provider },
+          );
+      }
+      const attempt = { provider: plan.provider, pay_type: plan.pay_type, platform: plan.platform };
+      // From here the gateway may know the order at this provider: say so before asking.
+      if (!previous && !opened.created)
+        await this.store.recordCreated(order.id, {
+          ...attempt,
+          gateway_reference: plan.pay_type,
+          next_check_at: firstCheck(),
+        });
+      const outcome = await adapter.createPayment(plan as typeof plan & { pay_type: PayType }, {
+        notifyUrl: this.options.notifyUrl(pid, plan.provider),
       });
+      if (outcome.status === "failed") {
+        // Refused: no gateway order was made; what a gateway knew before this call is all it knows.
+        await this.store.recordCreated(
+          order.id,
+          previous
+            ? {
+                ...fieldsOf(previous),
+                gateway_reference: previous.gateway_reference,
+                next_check_at: firstCheck(),
+              }
+            : { ...attempt, gateway_reference: null, next_check_at: firstCheck() },
+          lease,
+        );
+      } else {
+        // Created, or perhaps created (no answer): either way the gateway may know the order from now on.
+        await this.store.recordCreated(
+          order.id,
+          {
+            ...attempt,
+            gateway_reference:
+              (outcome.status === "succeeded" && outcome.value.gatewayReference) ||
+              previous?.gateway_reference ||
+              plan.pay_type,
+            next_check_at: firstCheck(),
+          },
+          lease,
+        );
+      }
+      recorded = true;
+      if (outcome.status === "unknown") {
+        this.log.warn(
+          { pid, out_trade_no: order.out_trade_no, reason: outcome.reason },
+          "create outcome unknown",
+        );
+      }
+      const created = unwrap(outcome, plan.provider);
+      this.log.info({ pid, out_trade_no: order.out_trade_no, pay_type: plan.pay_type }, "payment created");
+      return paymentResult(plan, created);
+    } finally {
+      if (!recorded) await this.store.releaseCreateLease(order.id, lease).catch(() => undefined);
     }
-    if (outcome.status === "unknown") {
-      this.log.warn(
-        { pid, out_trade_no: order.out_trade_no, reason: outcome.reason },
-        "create outcome unknown",
-      );
+  }
+
+  /**
+   * Waits (polling, at most createWaitMs) until this call holds the order's create lease; refuses an order that
+   * meanwhile got paid or closed, and answers REQUEST_IN_PROGRESS when another create holds it too long.
+   */
+  private async waitForCreateLease(order: OrderRow, lease: string): Promise<OrderRow> {
+    const deadline = Date.now() + this.createWaitMs;
+    for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+      const held = await this.store.takeCreateLease(order.id, lease, this.createLeaseMs);
+      if (held) return held;
+      const now = await this.store.view(order.pid, order.out_trade_no);
+      const refusal = now && refusalFor(now);
+      if (refusal) throw refusal;
+      if (Date.now() + pause > deadline)
+        throw new PayKitError(
+          "REQUEST_IN_PROGRESS",
+          `another create for order ${order.out_trade_no} is still running; send this one again in a moment`,
+        );
+      await new Promise((r) => setTimeout(r, pause));
     }
-    const created = unwrap(outcome, plan.provider);
-    this.log.info({ pid, out_trade_no: order.out_trade_no, pay_type: plan.pay_type }, "payment created");
-    return paymentResult(plan, created);
   }
 
   /**
@@ -220,8 +347,15 @@ export class PaymentService {
     if (
       closing.status === "succeeded" ||
       (closing.status === "failed" && closing.error.code === "ORDER_NOT_FOUND")
-    )
+    ) {
+      // No gateway holds an open order for it now.
+      await this.store.recordCreated(order.id, {
+        ...fieldsOf(order),
+        gateway_reference: null,
+        next_check_at: new Date(),
+      });
       return;
+    }
     if (closing.status === "failed" && closing.error.code !== "ORDER_PAID") throw closing.error;
     const paid = await this.reconcile(merchant, order);
     if (paid)
@@ -246,25 +380,40 @@ export class PaymentService {
       merchant = this.options.merchants.get(pid);
       adapter = this.adapter(merchant, provider);
     } catch (error) {
-      await this.store.logNotification({
-        pid,
-        provider,
-        outcome: "refused",
-        detail: (error as Error).message,
-      });
+      // Anyone can post to any URL: what names no merchant of ours is counted and logged, never stored.
+      this.refused.unknownMerchant++;
+      this.logRefusal("unknownMerchant", { pid, provider, message: (error as Error).message });
       return { status: 404, contentType: "text/plain", body: "unknown merchant or provider" };
     }
     let event: NotifyEvent;
     try {
       event = await adapter.parseNotification(raw);
     } catch (error) {
+      this.refused.unverified++;
       const message = error instanceof PayKitError ? error.message : "unreadable notification";
-      await this.store.logNotification({ pid, provider, outcome: "refused", detail: message });
-      this.log.warn({ pid, provider, code: (error as PayKitError).code }, message);
+      this.logRefusal("unverified", { pid, provider, code: (error as PayKitError).code, message });
       return adapter.notificationReply(false);
     }
-    const { ok } = await this.apply(merchant, event, true);
-    return adapter.notificationReply(ok);
+    try {
+      const { ok } = await this.apply(merchant, event, true);
+      return adapter.notificationReply(ok);
+    } catch (error) {
+      // A verified notification that could not be recorded: the gateway must send it again, so never a 2xx.
+      const unavailable = isDatabaseUnavailable(error);
+      this.log.error(
+        { pid, provider, out_trade_no: event.out_trade_no, error: describeError(error) },
+        unavailable ? "notification not applied: database unavailable" : "notification not applied",
+      );
+      return { ...adapter.notificationReply(false), status: unavailable ? 503 : 500 };
+    }
+  }
+
+  /** A refused notification's log line: the first of its kind, then at most one every 10 s with the count. */
+  private logRefusal(kind: keyof PaymentService["refused"], detail: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now - (this.lastRefusalLog.get(kind) ?? 0) < 10_000) return;
+    this.lastRefusalLog.set(kind, now);
+    this.log.warn({ ...detail, refusedSoFar: this.refused[kind] }, `notification refused (${kind})`);
   }
 
   /** Applies a verified event; returns whether the gateway may stop sending it. */
@@ -274,13 +423,15 @@ export class PaymentService {
     notified: boolean,
   ): Promise<{ ok: boolean; detail?: string }> {
     const pid = merchant.pid;
+    if (!isCleanText(event.out_trade_no ?? "") || !isCleanText(event.gatewayReference ?? ""))
+      return { ok: false, detail: "the notification names an order number no order can have" };
     const order = event.out_trade_no
       ? await this.store.find(pid, event.out_trade_no)
       : event.gatewayReference
         ? await this.store.findByReference(pid, event.gatewayReference)
         : undefined;
     const log = (outcome: string, detail?: string) =>
-      this.store.logNotification({
+      this.notifications.add({
         pid,
         provider: event.provider,
         out_trade_no: order?.out_trade_no ?? event.out_trade_no,
@@ -312,17 +463,24 @@ export class PaymentService {
       return { ok: outcome.ack, ...(outcome.detail ? { detail: outcome.detail } : {}) };
     }
     if (event.kind === "refunded") {
-      let refund = await this.store.findRefund(pid, event.out_refund_no);
+      let refund = await this.refunds.find(pid, event.out_refund_no);
       if (!refund && event.provider === "appleiap") {
         // Apple grants refunds itself: the first word of one is its notification.
-        refund = await this.store.openRefund(pid, {
+        refund = await this.refunds.recordGranted(pid, {
           out_trade_no: order.out_trade_no,
           out_refund_no: event.out_refund_no,
           refund_fee: Math.min(event.refund_fee ?? order.total_fee, order.total_fee - order.refund_fee),
         });
       }
-      if (!refund) return refuse(`no refund ${event.out_refund_no}`);
-      const result = await this.store.updateRefund(pid, event.out_refund_no, {
+      if (!refund) {
+        // The refund of a second payment (see SecondPaymentStore) is not one of the order's own.
+        const second = await this.secondPayments.byRefundNumber(pid, event.out_refund_no);
+        if (!second) return refuse(`no refund ${event.out_refund_no}`);
+        await this.settleSecondPaymentRefund(second, event.state, event.refund_id);
+        await log("applied", `refund of second payment ${second.transaction_id}: ${event.state}`);
+        return { ok: true };
+      }
+      const result = await this.refunds.update(pid, event.out_refund_no, {
         status: event.state,
         refund_id: event.refund_id,
         raw: event.raw,
@@ -356,7 +514,7 @@ export class PaymentService {
         `the transaction was refused: ${applied.detail ?? "no order for it"}`,
         { provider: "appleiap" },
       );
-    return orderView(order);
+    return this.viewOf(order);
   }
 
   /** The one path by which an order becomes paid, from a notification or from a query. */
@@ -422,12 +580,8 @@ export class PaymentService {
     const current = await this.store.find(order.pid, order.out_trade_no);
     let duplicateDetail: string | undefined;
     if (current?.transaction_id && current.transaction_id !== paid.transaction_id) {
-      // Paid twice (e.g. with two providers): keep the first, flag the second for a refund.
-      this.log.error(
-        { pid: order.pid, out_trade_no: order.out_trade_no, transaction_id: paid.transaction_id },
-        "second payment for a paid order",
-      );
-      duplicateDetail = `second payment ${paid.provider} ${paid.transaction_id}: refund it`;
+      // Paid twice (a buyer who paid the codes of two providers): keep the first, refund (or flag) this one.
+      duplicateDetail = await this.secondPayment(current, paid);
     }
     if (current?.user_order_success)
       return { ack: true, log: "duplicate", ...(duplicateDetail ? { detail: duplicateDetail } : {}) };
@@ -436,12 +590,129 @@ export class PaymentService {
     return { ack: true, log: "duplicate", ...(duplicateDetail ? { detail: duplicateDetail } : {}) };
   }
 
-  /** The merchant's handler for an order's type, with `custom` spread in, on the transaction that records it. */
+  /**
+   * The merchant's handler for an order's type, with `custom` spread in, on the transaction that records it. A
+   * handler that runs past handlerTimeoutMs fails (its transaction rolls back) and runs again later.
+   */
   private handle = async (order: OrderRow, tx: Db) => {
     const handler = this.options.handlers[order.type];
     if (!handler) throw new Error(`no handler registered for type ${order.type}`);
-    return handler({ ...order.custom, ...order } as HandlerOrder, { db: tx, pid: order.pid });
+    const running = handler({ ...order.custom, ...order } as HandlerOrder, { db: tx, pid: order.pid });
+    running.catch(() => undefined); // once timed out, its late failure is nobody's to hear
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the handler did not finish within ${this.handlerTimeoutMs} ms`)),
+        this.handlerTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([running, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
+
+  // --- second payments ---------------------------------------------------------------------------------------
+
+  /**
+   * A verified payment for an order another transaction already paid: recorded once, logged at error level, and
+   * refunded at its own provider unless the merchant chose to only flag it. Returns the notification log's detail.
+   */
+  private async secondPayment(
+    order: OrderRow,
+    paid: { provider: string; transaction_id: string; total_fee: number; raw: unknown },
+  ): Promise<string> {
+    const merchant = this.options.merchants.get(order.pid);
+    const policy = merchant.settings?.secondPayment ?? "refund";
+    const row = await this.secondPayments.record({
+      pid: order.pid,
+      out_trade_no: order.out_trade_no,
+      provider: paid.provider,
+      transaction_id: paid.transaction_id,
+      total_fee: paid.total_fee,
+      policy,
+      raw: paid.raw,
+    });
+    if (!row) return `second payment ${paid.provider} ${paid.transaction_id} (recorded before)`;
+    this.log.error(
+      {
+        pid: order.pid,
+        out_trade_no: order.out_trade_no,
+        kept: { provider: order.provider, transaction_id: order.transaction_id },
+        second: { provider: paid.provider, transaction_id: paid.transaction_id, total_fee: paid.total_fee },
+        policy,
+      },
+      policy === "refund"
+        ? "second payment for a paid order: refunding it"
+        : "second payment for a paid order: flagged, refund it",
+    );
+    if (policy === "refund") await this.refundSecondPayment(row);
+    return `second payment ${paid.provider} ${paid.transaction_id}: ${policy === "refund" ? "refunding" : "flagged"}`;
+  }
+
+  /** Asks the second payment's provider to refund it in full (the same out_refund_no on every try). */
+  private async refundSecondPayment(row: SecondPaymentRow): Promise<void> {
+    try {
+      const adapter = this.adapter(this.options.merchants.get(row.pid), row.provider);
+      const outcome = await adapter.refund({
+        out_trade_no: row.out_trade_no,
+        out_refund_no: row.out_refund_no,
+        refund_fee: row.total_fee,
+        total_fee: row.total_fee,
+        reason: "second payment for an order already paid",
+        notifyUrl: this.options.notifyUrl(row.pid, row.provider as Provider),
+      });
+      if (outcome.status === "succeeded") {
+        await this.settleSecondPaymentRefund(row, outcome.value.state, outcome.value.refund_id);
+      } else if (outcome.status === "failed") {
+        await this.secondPayments.update(row.id, {
+          status: "refund_failed",
+          detail: `${outcome.error.gatewayCode ?? outcome.error.code}: ${outcome.error.message}`,
+          next: null,
+        });
+        this.log.error(
+          {
+            pid: row.pid,
+            out_trade_no: row.out_trade_no,
+            transaction_id: row.transaction_id,
+            error: outcome.error.message,
+          },
+          "second payment: the refund was refused; refund it by hand",
+        );
+      } else {
+        await this.secondPayments.update(row.id, {
+          status: "refunding",
+          next: new Date(Date.now() + 60_000),
+        });
+      }
+    } catch (error) {
+      this.log.warn(
+        { pid: row.pid, out_trade_no: row.out_trade_no, error: describeError(error) },
+        "second payment: refund not asked yet; the sweeper tries again",
+      );
+    }
+  }
+
+  /** Records the gateway's word on a second payment's refund. */
+  private async settleSecondPaymentRefund(
+    row: SecondPaymentRow,
+    state: string,
+    refundId?: string,
+  ): Promise<void> {
+    const status =
+      state === "succeeded" ? "refunded" : state === "processing" ? "refund_processing" : "refund_failed";
+    await this.secondPayments.update(row.id, {
+      status,
+      refund_id: refundId,
+      next: status === "refund_processing" ? new Date(Date.now() + 60_000) : null,
+    });
+    if (status === "refund_failed")
+      this.log.error(
+        { pid: row.pid, out_trade_no: row.out_trade_no, transaction_id: row.transaction_id, state },
+        "second payment: the refund did not go through; refund it by hand",
+      );
+  }
 
   private async runHandler(orderId: number) {
     const outcome = await this.store.runHandler(orderId, this.handle);
@@ -496,7 +767,14 @@ export class PaymentService {
     if (order.status === ORDER_STATUS.UNPAID && order.gateway_reference && this.mayAskGateway(order)) {
       await this.reconcile(merchant, order);
     }
-    return orderView(await this.orderOf(pid, outTradeNo));
+    return this.viewOf(await this.orderOf(pid, outTradeNo));
+  }
+
+  /** An order as callers see it, with its second payments when it has any. */
+  private async viewOf(order: OrderViewRow): Promise<OrderView> {
+    const seconds =
+      order.second_payments > 0 ? await this.secondPayments.of(order.pid, [order.out_trade_no]) : [];
+    return orderView(order, seconds);
   }
 
   /**
@@ -517,12 +795,20 @@ export class PaymentService {
 
   /** A merchant's most recent orders, as the store has them. */
   async recent(pid: string, limit = 50): Promise<OrderView[]> {
-    return (await this.store.recent(pid, limit)).map(orderView);
+    const rows = await this.store.recent(pid, limit);
+    const withSeconds = rows.filter((o) => o.second_payments > 0).map((o) => o.out_trade_no);
+    const seconds = await this.secondPayments.of(pid, withSeconds);
+    return rows.map((o) => orderView(o, seconds));
   }
 
-  /** The order as the store has it, with no gateway call (for live status). */
+  /**
+   * The order as the store has it, with no gateway call (for live status). It reads only the columns callers see, so
+   * its cost does not grow with what the order carries.
+   */
   async peek(pid: string, outTradeNo: string): Promise<OrderView> {
-    return orderView(await this.orderOf(pid, outTradeNo));
+    const order = await this.store.view(pid, outTradeNo);
+    if (!order) throw new PayKitError("ORDER_NOT_FOUND", `no order ${outTradeNo}`);
+    return this.viewOf(order);
   }
 
   private async orderOf(pid: string, outTradeNo: string): Promise<OrderRow> {
@@ -550,7 +836,7 @@ export class PaymentService {
         },
         false,
       );
-      await this.store.logNotification({
+      await this.notifications.add({
         pid: order.pid,
         provider: order.provider,
         out_trade_no: order.out_trade_no,
@@ -568,7 +854,7 @@ export class PaymentService {
   async close(pid: string, outTradeNo: string): Promise<OrderView> {
     const merchant = this.options.merchants.get(pid);
     const order = await this.orderOf(pid, outTradeNo);
-    if (order.status === ORDER_STATUS.CLOSED) return orderView(order);
+    if (order.status === ORDER_STATUS.CLOSED) return this.viewOf(order);
     if (order.status !== ORDER_STATUS.UNPAID)
       throw new PayKitError("ORDER_PAID", `order ${outTradeNo} is paid; refund it instead`);
     if (order.gateway_reference) {
@@ -587,7 +873,7 @@ export class PaymentService {
       }
     }
     await this.store.markClosed(pid, outTradeNo);
-    return orderView(await this.orderOf(pid, outTradeNo));
+    return this.viewOf(await this.orderOf(pid, outTradeNo));
   }
 
   // --- refunds -----------------------------------------------------------------------------------------------
@@ -608,37 +894,9 @@ export class PaymentService {
     const merchant = this.options.merchants.get(pid);
     const order = await this.orderOf(pid, request.out_trade_no);
     this.adapter(merchant, order.provider); // fail fast when the merchant has no such provider any more
-    if (request.out_refund_no) {
-      const existing = await this.store.findRefund(pid, request.out_refund_no);
-      if (existing) return this.askAboutRefund(merchant, order, existing, request.reason);
-    }
-    if (order.status !== ORDER_STATUS.PAID && order.status !== ORDER_STATUS.PARTLY_REFUNDED) {
-      throw new PayKitError(
-        order.status === ORDER_STATUS.REFUNDED ? "REFUND_EXCEEDS_PAID" : "ORDER_NOT_FOUND",
-        `order ${order.out_trade_no} has nothing to refund`,
-      );
-    }
-    const all = await this.store.refundsOf(pid, order.out_trade_no);
-    const pending = all
-      .filter((r) => r.status === "unknown" || r.status === "processing")
-      .reduce((sum, r) => sum + r.refund_fee, 0);
-    const planned = planRefund(
-      {
-        out_trade_no: order.out_trade_no,
-        total_fee: order.total_fee,
-        refunded_fee: order.refund_fee + pending,
-        refund_count: all.length,
-      },
-      { refund_fee: request.refund_fee, out_refund_no: request.out_refund_no },
-    );
-    const opened = await this.store.openRefund(pid, {
-      out_trade_no: order.out_trade_no,
-      ...planned,
-      reason: request.reason,
-    });
-    const row = opened ?? (await this.store.findRefund(pid, planned.out_refund_no));
-    if (!row) throw new PayKitError("INTERNAL", "refund row missing");
-    return this.askAboutRefund(merchant, order, row, request.reason);
+    // Checked against what is left with the order locked: concurrent refunds never add up to more than was paid.
+    const { refund } = await this.refunds.open(pid, request);
+    return this.askAboutRefund(merchant, order, refund, request.reason);
   }
 
   /** Asks the gateway for a refund (the same number is the same refund there) and records its answer. */
@@ -667,7 +925,7 @@ export class PaymentService {
           });
     if (outcome.status === "failed") {
       if (refund.status === "unknown")
-        await this.store.updateRefund(order.pid, refund.out_refund_no, { status: "failed" });
+        await this.refunds.update(order.pid, refund.out_refund_no, { status: "failed" });
       throw outcome.error;
     }
     if (outcome.status === "unknown") {
@@ -679,20 +937,20 @@ export class PaymentService {
         },
       );
     }
-    await this.store.updateRefund(order.pid, refund.out_refund_no, {
+    await this.refunds.update(order.pid, refund.out_refund_no, {
       status: outcome.value.state,
       refund_id: outcome.value.refund_id,
       raw: outcome.value.raw,
       at: outcome.value.refunded_at,
     });
-    const updated = await this.store.findRefund(order.pid, refund.out_refund_no);
+    const updated = await this.refunds.find(order.pid, refund.out_refund_no);
     return refundView(updated ?? refund);
   }
 
   async queryRefund(pid: string, outTradeNo: string, outRefundNo: string): Promise<RefundView> {
     const merchant = this.options.merchants.get(pid);
     const order = await this.orderOf(pid, outTradeNo);
-    const refund = await this.store.findRefund(pid, outRefundNo);
+    const refund = await this.refunds.find(pid, outRefundNo);
     if (!refund || refund.out_trade_no !== outTradeNo)
       throw new PayKitError("ORDER_NOT_FOUND", `no refund ${outRefundNo} for ${outTradeNo}`);
     if (refund.status === "unknown") {
@@ -702,13 +960,13 @@ export class PaymentService {
         out_refund_no: outRefundNo,
       });
       if (answer.status === "succeeded") {
-        await this.store.updateRefund(pid, outRefundNo, {
+        await this.refunds.update(pid, outRefundNo, {
           status: answer.value.state,
           refund_id: answer.value.refund_id,
           raw: answer.value.raw,
         });
       }
-      return refundView((await this.store.findRefund(pid, outRefundNo)) ?? refund);
+      return refundView((await this.refunds.find(pid, outRefundNo)) ?? refund);
     }
     return this.askAboutRefund(merchant, order, refund);
   }
@@ -727,23 +985,30 @@ export class PaymentService {
         await this.sweepOne(order);
       } catch (error) {
         this.log.warn(
-          { pid: order.pid, out_trade_no: order.out_trade_no, error: (error as Error).message },
+          { pid: order.pid, out_trade_no: order.out_trade_no, error: describeError(error) },
           "sweep failed; it will be tried again",
         );
       }
     }
     // Refunds the gateway has not settled: ask again (the same out_refund_no is the same refund there).
-    const refunds = await this.store.unsettledRefunds(refundIdleMs, 20);
+    const refunds = await this.refunds.unsettled(refundIdleMs, 20);
     for (const refund of refunds) {
-      await this.store.touchRefund(refund.id);
+      await this.refunds.touch(refund.id);
       await this.queryRefund(refund.pid, refund.out_trade_no, refund.out_refund_no).catch((error: Error) =>
         this.log.warn(
-          { pid: refund.pid, out_refund_no: refund.out_refund_no, error: error.message },
+          { pid: refund.pid, out_refund_no: refund.out_refund_no, error: describeError(error) },
           "refund check failed",
         ),
       );
     }
-    return due.length + refunds.length;
+    // Second payments whose refund was not asked or not settled yet.
+    const seconds = await this.secondPayments.claimDue(20, leaseMs);
+    for (const row of seconds) await this.refundSecondPayment(row);
+    // The notification log keeps what is recent.
+    await this.notifications.prune(
+      new Date(Date.now() - (this.options.notificationRetentionMs ?? 30 * 86400_000)),
+    );
+    return due.length + refunds.length + seconds.length;
   }
 
   private async sweepOne(order: OrderRow): Promise<void> {

@@ -6,6 +6,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { describeError, isDatabaseUnavailable } from "./faults";
 import * as schema from "./schema";
 
 /** The database, whichever driver is under it: the same queries and migrations run on PGlite and PostgreSQL. */
@@ -15,6 +16,8 @@ export interface Database {
   db: Db;
   /** `pglite` (embedded, the default) or `postgres` (DATABASE_URL). */
   kind: "pglite" | "postgres";
+  /** Whether the database answers a trivial query now (at most `connectTimeoutMs` to find out). */
+  ping(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -31,6 +34,21 @@ export interface DatabaseOptions {
    * gateway retries, instead of holding a pool connection for as long as the handler does.
    */
   lockTimeoutMs?: number | undefined;
+  /** PostgreSQL: how long to wait for a connection, new or from the pool (default 5 s). */
+  connectTimeoutMs?: number | undefined;
+  /**
+   * PostgreSQL: the longest a statement may run (server side, default 15 s). The driver gives up 5 s later on its
+   * own, for a network that swallows packets without closing the connection.
+   */
+  statementTimeoutMs?: number | undefined;
+  /** PostgreSQL: a transaction left idle this long is ended by the server (default 60 s). */
+  idleInTransactionTimeoutMs?: number | undefined;
+  /** PostgreSQL: connections in the pool (default 10). */
+  poolSize?: number | undefined;
+  /** PostgreSQL: `application_name`, as pg_stat_activity shows it (default `paykit`). */
+  applicationName?: string | undefined;
+  /** Told when a pooled connection breaks (the pool replaces it); never given query parameters. */
+  onConnectionError?: ((error: { code?: string; message: string }) => void) | undefined;
 }
 
 const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
@@ -38,36 +56,105 @@ const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
 /**
  * Opens the order database and brings it to the latest migration: PGlite by default (nothing to install; a data
  * directory, or memory), PostgreSQL when a URL is given. Migrations are the same SQL for both.
+ *
+ * On PostgreSQL a broken connection is an event, never a crash: every pooled connection has an error listener, the
+ * pool replaces what breaks, and a connection whose statement timed out or failed for a connection fault is closed
+ * rather than handed to the next caller. Callers see such faults as errors that `isDatabaseUnavailable` recognises.
  */
 export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
-  if (options.url) {
-    const searchPath = options.schema ? `-c search_path=${quoteIdent(options.schema)}` : undefined;
-    // Migrations on a connection of their own without lock_timeout: instances starting together wait for each other.
-    const migrator = new pg.Client({ connectionString: options.url, options: searchPath });
-    await migrator.connect();
-    try {
-      if (options.schema) await migrator.query(`create schema if not exists ${quoteIdent(options.schema)}`);
-      await migratePg(drizzlePg(migrator, { schema }), {
-        migrationsFolder: MIGRATIONS,
-        ...(options.schema ? { migrationsSchema: options.schema } : {}),
-      });
-    } finally {
-      await migrator.end();
-    }
-    const pool = new pg.Pool({
-      connectionString: options.url,
-      max: 10,
-      options: [`-c lock_timeout=${Math.trunc(options.lockTimeoutMs ?? 5000)}`, searchPath]
-        .filter(Boolean)
-        .join(" "),
-    });
-    const db = drizzlePg(pool, { schema });
-    return { db: db as unknown as Db, kind: "postgres", close: () => pool.end() };
-  }
+  if (options.url) return openPostgres(options.url, options);
   const client = new PGlite(options.dataDir ?? "memory://");
   const db = drizzlePglite(client, { schema });
   await migratePglite(db, { migrationsFolder: MIGRATIONS });
-  return { db: db as unknown as Db, kind: "pglite", close: () => client.close() };
+  return {
+    db: db as unknown as Db,
+    kind: "pglite",
+    ping: async () => !client.closed,
+    close: () => client.close(),
+  };
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+  const searchPath = options.schema ? `-c search_path=${quoteIdent(options.schema)}` : undefined;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 15_000;
+  const applicationName = options.applicationName ?? "paykit";
+  // Migrations on a connection of their own without lock_timeout: instances starting together wait for each other.
+  const migrator = new pg.Client({
+    connectionString: url,
+    options: searchPath,
+    connectionTimeoutMillis: connectTimeoutMs,
+    application_name: `${applicationName}-migrate`,
+  });
+  migrator.on("error", () => undefined); // the awaited calls below report it
+  await migrator.connect();
+  try {
+    if (options.schema) await migrator.query(`create schema if not exists ${quoteIdent(options.schema)}`);
+    await migratePg(drizzlePg(migrator, { schema }), {
+      migrationsFolder: MIGRATIONS,
+      ...(options.schema ? { migrationsSchema: options.schema } : {}),
+    });
+  } finally {
+    await migrator.end();
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: connectTimeoutMs,
+    query_timeout: statementTimeoutMs + 5000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: applicationName,
+    options: [
+      `-c lock_timeout=${Math.trunc(options.lockTimeoutMs ?? 5000)}`,
+      `-c statement_timeout=${Math.trunc(statementTimeoutMs)}`,
+      `-c idle_in_transaction_session_timeout=${Math.trunc(options.idleInTransactionTimeoutMs ?? 60_000)}`,
+      searchPath,
+    ]
+      .filter(Boolean)
+      .join(" "),
+  });
+  const told = (error: unknown) => options.onConnectionError?.(describeError(error));
+  // An idle connection that breaks is reported here (the pool drops it); one in use, on its own listener.
+  pool.on("error", told);
+  pool.on("connect", (client) => client.on("error", told));
+
+  const db = drizzlePg(pool, { schema }) as unknown as Db;
+  const onClient = new WeakMap<pg.PoolClient, Db>();
+  // Drizzle's own pool transaction never releases a connection whose BEGIN failed, and hands one whose statement
+  // timed out back to the pool: a database outage would leak the pool dry. Each transaction takes its connection
+  // here instead, and one that met a connection fault is closed, not reused.
+  db.transaction = (async (run: (tx: never) => Promise<unknown>, config?: unknown) => {
+    const client = await pool.connect();
+    let fault: Error | undefined;
+    try {
+      let txDb = onClient.get(client);
+      if (!txDb) {
+        txDb = drizzlePg(client, { schema }) as unknown as Db;
+        onClient.set(client, txDb);
+      }
+      return await txDb.transaction(run as never, config as never);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) fault = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      client.release(fault);
+    }
+  }) as Db["transaction"];
+
+  return {
+    db,
+    kind: "postgres",
+    ping: async () => {
+      try {
+        await pool.query({ text: "select 1", query_timeout: connectTimeoutMs } as pg.QueryConfig);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => pool.end(),
+  };
 }
 
 function quoteIdent(name: string): string {

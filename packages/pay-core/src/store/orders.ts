@@ -1,15 +1,16 @@
-import { and, asc, desc, eq, inArray, isNotNull, lte, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, lte, ne, or, sql } from "drizzle-orm";
 import type { PaymentPlan } from "../contract/input";
 import { PayKitError } from "../errors";
 import type { Db } from "./db";
-import { notifications, ORDER_STATUS, type OrderRow, orders, type RefundRow, refunds } from "./schema";
+import { ORDER_STATUS, type OrderRow, orders } from "./schema";
 
-export type { OrderRow, RefundRow };
+export type { OrderRow };
 
 /** How the order a create asked for relates to what the store holds. */
 export type OpenedOrder = { order: OrderRow; created: boolean };
 
-const refusalFor = (order: OrderRow): PayKitError | undefined => {
+/** Why an order can no longer be paid (paid, refunded, closed), or undefined while it can. */
+export const refusalFor = (order: Pick<OrderRow, "status" | "out_trade_no">): PayKitError | undefined => {
   switch (order.status) {
     case ORDER_STATUS.PAID:
       return new PayKitError(
@@ -30,6 +31,27 @@ const refusalFor = (order: OrderRow): PayKitError | undefined => {
 };
 
 const p = (name: string) => sql.placeholder(name);
+
+/** The columns of an order that callers see (OrderView): no custom, other, openid, raw notification. */
+export const VIEW_COLUMNS = {
+  out_trade_no: orders.out_trade_no,
+  pid: orders.pid,
+  status: orders.status,
+  provider: orders.provider,
+  pay_type: orders.pay_type,
+  platform: orders.platform,
+  total_fee: orders.total_fee,
+  refund_fee: orders.refund_fee,
+  subject: orders.subject,
+  type: orders.type,
+  transaction_id: orders.transaction_id,
+  user_order_success: orders.user_order_success,
+  pay_date: orders.pay_date,
+  create_date: orders.create_date,
+  time_expire: orders.time_expire,
+  second_payments: orders.second_payments,
+};
+export type OrderViewRow = Pick<OrderRow, keyof typeof VIEW_COLUMNS>;
 
 function prepareStatements(db: Db) {
   return {
@@ -52,6 +74,12 @@ function prepareStatements(db: Db) {
         openid: p("openid"),
         client_ip: p("client_ip"),
         time_expire: sql`${p("time_expire")}`,
+        // A new order comes with its create lease held by the call that made it, and marked as possibly known to
+        // the gateway it is about to be sent to (a crash before the answer still leaves that on record).
+        create_lease: p("lease"),
+        create_lease_until: sql`${p("lease_until")}`,
+        gateway_reference: p("pay_type"),
+        next_check_at: sql`${p("next_check_at")}`,
       })
       .onConflictDoNothing({ target: [orders.pid, orders.out_trade_no] })
       .returning()
@@ -61,6 +89,12 @@ function prepareStatements(db: Db) {
       .from(orders)
       .where(and(eq(orders.pid, p("pid")), eq(orders.out_trade_no, p("out_trade_no"))))
       .prepare("paykit_find_order"),
+    // What a caller's view of an order needs and nothing more: a status check costs the same whatever custom holds.
+    orderView: db
+      .select(VIEW_COLUMNS)
+      .from(orders)
+      .where(and(eq(orders.pid, p("pid")), eq(orders.out_trade_no, p("out_trade_no"))))
+      .prepare("paykit_order_view"),
     recordCreated: db
       .update(orders)
       // Drizzle's update types take no placeholders, and a bare one goes to the driver unencoded: times as ISO text.
@@ -71,20 +105,12 @@ function prepareStatements(db: Db) {
         gateway_reference: sql`${p("gateway_reference")}`,
         next_check_at: sql`${p("next_check_at")}`,
         update_date: sql`${p("update_date")}`,
+        // ...and gives the create lease back in the same statement, when the caller holds it.
+        create_lease: sql`case when ${orders.create_lease} = ${p("release")} then null else ${orders.create_lease} end`,
+        create_lease_until: sql`case when ${orders.create_lease} = ${p("release")} then null else ${orders.create_lease_until} end`,
       })
       .where(and(eq(orders.id, p("id")), eq(orders.status, ORDER_STATUS.UNPAID)))
       .prepare("paykit_record_created"),
-    logNotification: db
-      .insert(notifications)
-      .values({
-        pid: p("pid"),
-        provider: p("provider"),
-        out_trade_no: p("out_trade_no"),
-        kind: p("kind"),
-        outcome: p("outcome"),
-        detail: p("detail"),
-      })
-      .prepare("paykit_log_notification"),
   };
 }
 
@@ -173,6 +199,12 @@ export class OrderStore {
     return this.db.select().from(orders).where(eq(orders.pid, pid)).orderBy(desc(orders.id)).limit(limit);
   }
 
+  /** An order's caller-visible columns (see VIEW_COLUMNS). */
+  async view(pid: string, outTradeNo: string): Promise<OrderViewRow | undefined> {
+    const [row] = await this.statements.orderView.execute({ pid, out_trade_no: outTradeNo });
+    return row;
+  }
+
   async find(pid: string, outTradeNo: string): Promise<OrderRow | undefined> {
     const [row] = await this.statements.findOrder.execute({ pid, out_trade_no: outTradeNo });
     return row;
@@ -181,9 +213,14 @@ export class OrderStore {
   /**
    * A new out_trade_no makes an order; an unpaid one is reused (its provider and pay type may change); a paid,
    * refunded or closed one, or the same out_trade_no with another total_fee, is refused. Two concurrent calls for
-   * one out_trade_no make one order (the unique index decides).
+   * one out_trade_no make one order (the unique index decides). With `lease`, a new order is made with its create
+   * lease held by this call (see takeCreateLease); an existing one is returned as it is.
    */
-  async open(pid: string, plan: PaymentPlan): Promise<OpenedOrder> {
+  async open(
+    pid: string,
+    plan: PaymentPlan,
+    lease?: { id: string; ms: number; firstCheck: Date },
+  ): Promise<OpenedOrder> {
     const d = plan.data;
     const [inserted] = await this.statements.openOrder.execute({
       pid,
@@ -201,6 +238,9 @@ export class OrderStore {
       openid: d.openid ?? null,
       client_ip: plan.client.clientIP ?? null,
       time_expire: d.time_expire === undefined ? null : new Date(d.time_expire).toISOString(),
+      lease: lease?.id ?? null,
+      lease_until: lease ? new Date(Date.now() + lease.ms).toISOString() : null,
+      next_check_at: lease ? lease.firstCheck.toISOString() : null,
     });
     if (inserted) return { order: inserted, created: true };
     const existing = await this.find(pid, d.out_trade_no);
@@ -216,7 +256,38 @@ export class OrderStore {
     return { order: existing, created: false };
   }
 
-  /** Records what the gateway gave for an order (its reference, pay type), and when to check on it. */
+  /**
+   * Takes the order's create lease for `ms`, when the order is unpaid and nobody holds the lease (or its holder's ran
+   * out: it crashed). Returns the order as it is now, or undefined when the lease is taken or the order not unpaid.
+   */
+  async takeCreateLease(id: number, lease: string, ms: number): Promise<OrderRow | undefined> {
+    const now = new Date();
+    const [row] = await this.db
+      .update(orders)
+      .set({ create_lease: lease, create_lease_until: new Date(now.getTime() + ms) })
+      .where(
+        and(
+          eq(orders.id, id),
+          eq(orders.status, ORDER_STATUS.UNPAID),
+          or(isNull(orders.create_lease_until), lt(orders.create_lease_until, now)),
+        ),
+      )
+      .returning();
+    return row;
+  }
+
+  /** Gives the create lease back (only the holder's own lease: one that ran out and was taken stays taken). */
+  async releaseCreateLease(id: number, lease: string): Promise<void> {
+    await this.db
+      .update(orders)
+      .set({ create_lease: null, create_lease_until: null })
+      .where(and(eq(orders.id, id), eq(orders.create_lease, lease)));
+  }
+
+  /**
+   * Records what the gateway may know of an order (its provider, pay type and reference; a null reference: no
+   * gateway holds an open order for it), and when to check on it.
+   */
   async recordCreated(
     id: number,
     fields: {
@@ -226,12 +297,14 @@ export class OrderStore {
       gateway_reference: string | null;
       next_check_at: Date;
     },
+    releaseLease?: string,
   ): Promise<void> {
     await this.statements.recordCreated.execute({
       id,
       ...fields,
       next_check_at: fields.next_check_at.toISOString(),
       update_date: new Date().toISOString(),
+      release: releaseLease ?? null,
     });
   }
 
@@ -371,121 +444,6 @@ export class OrderStore {
           ),
         );
       return due;
-    });
-  }
-
-  // --- refunds ------------------------------------------------------------------------------------------------
-
-  async refundsOf(pid: string, outTradeNo: string): Promise<RefundRow[]> {
-    return this.db
-      .select()
-      .from(refunds)
-      .where(and(eq(refunds.pid, pid), eq(refunds.out_trade_no, outTradeNo)))
-      .orderBy(asc(refunds.id));
-  }
-
-  async findRefund(pid: string, outRefundNo: string): Promise<RefundRow | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(refunds)
-      .where(and(eq(refunds.pid, pid), eq(refunds.out_refund_no, outRefundNo)));
-    return row;
-  }
-
-  /**
-   * Records a refund about to be asked for, as `unknown` until the gateway answers. Returns undefined when a
-   * refund with this number exists already (the caller retries that one).
-   */
-  async openRefund(
-    pid: string,
-    r: { out_trade_no: string; out_refund_no: string; refund_fee: number; reason?: string | undefined },
-  ) {
-    const [row] = await this.db
-      .insert(refunds)
-      .values({ pid, ...r, reason: r.reason ?? null, status: "unknown" })
-      .onConflictDoNothing({ target: [refunds.pid, refunds.out_refund_no] })
-      .returning();
-    return row;
-  }
-
-  /**
-   * Moves a refund to the gateway's state. When it becomes `succeeded`, the order's refund_fee grows by it and its
-   * status becomes 2 or 3, in the same transaction and only once (the refund row's own state is the guard).
-   */
-  async updateRefund(
-    pid: string,
-    outRefundNo: string,
-    update: { status: string; refund_id?: string | undefined; raw?: unknown; at?: Date | undefined },
-  ): Promise<"applied" | "updated" | "unchanged"> {
-    return this.db.transaction(async (tx) => {
-      const now = new Date();
-      const [refund] = await tx
-        .update(refunds)
-        .set({
-          status: update.status,
-          ...(update.refund_id ? { refund_id: update.refund_id } : {}),
-          ...(update.raw !== undefined ? { original_data: update.raw } : {}),
-          ...(update.status === "succeeded" ? { success_date: update.at ?? now } : {}),
-          update_date: now,
-        })
-        .where(
-          and(eq(refunds.pid, pid), eq(refunds.out_refund_no, outRefundNo), ne(refunds.status, "succeeded")),
-        )
-        .returning();
-      if (!refund) return "unchanged";
-      if (update.status !== "succeeded") return "updated";
-      await tx
-        .update(orders)
-        .set({
-          refund_fee: sql`${orders.refund_fee} + ${refund.refund_fee}`,
-          status: sql`case when ${orders.refund_fee} + ${refund.refund_fee} >= ${orders.total_fee} then ${sql.raw(String(ORDER_STATUS.REFUNDED))} else ${sql.raw(String(ORDER_STATUS.PARTLY_REFUNDED))} end`,
-          update_date: now,
-        })
-        .where(and(eq(orders.pid, pid), eq(orders.out_trade_no, refund.out_trade_no)));
-      return "applied";
-    });
-  }
-
-  /**
-   * Refunds the gateway has not settled (asked without an answer, or processing) and not looked at for `idleMs`:
-   * the sweeper asks about them, so a lost refund notification does not leave an order half refunded.
-   */
-  async unsettledRefunds(idleMs: number, limit: number): Promise<RefundRow[]> {
-    return this.db
-      .select()
-      .from(refunds)
-      .where(
-        and(
-          inArray(refunds.status, ["unknown", "processing"]),
-          lte(refunds.update_date, new Date(Date.now() - idleMs)),
-        ),
-      )
-      .orderBy(asc(refunds.update_date))
-      .limit(limit);
-  }
-
-  /** Marks a refund as looked at now (so the next sweep takes others first). */
-  async touchRefund(id: number): Promise<void> {
-    await this.db.update(refunds).set({ update_date: new Date() }).where(eq(refunds.id, id));
-  }
-
-  // --- the notification log ----------------------------------------------------------------------------------
-
-  async logNotification(entry: {
-    pid: string;
-    provider: string;
-    out_trade_no?: string | undefined;
-    kind?: string | undefined;
-    outcome: string;
-    detail?: string | undefined;
-  }) {
-    await this.statements.logNotification.execute({
-      pid: entry.pid,
-      provider: entry.provider,
-      out_trade_no: entry.out_trade_no ?? null,
-      kind: entry.kind ?? null,
-      outcome: entry.outcome,
-      detail: entry.detail?.slice(0, 500) ?? null,
     });
   }
 }

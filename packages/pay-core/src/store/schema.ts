@@ -66,6 +66,15 @@ export const orders = pgTable(
     cancel_date: at("cancel_date"),
     /** When the sweeper should next look at this order (unpaid orders: query the gateway; paid: rerun a failed handler). */
     next_check_at: at("next_check_at"),
+    /**
+     * A create holds the order until then (and `create_lease` names it) while it closes the order at its previous
+     * provider and asks the next: one create at a time per order, across instances, so at most one gateway order is
+     * open. A crashed holder's lease simply runs out.
+     */
+    create_lease: text("create_lease"),
+    create_lease_until: at("create_lease_until"),
+    /** How many payments beyond the one kept arrived for this order (see pay_second_payments). */
+    second_payments: integer("second_payments").notNull().default(0),
   },
   (t) => [
     uniqueIndex("pay_orders_pid_out_trade_no").on(t.pid, t.out_trade_no),
@@ -102,7 +111,39 @@ export const refunds = pgTable(
   ],
 );
 
-/** Every notification received, verified or not, and what was done with it. */
+/**
+ * Payments for an order that was already paid by another transaction: a buyer who paid the QR code of one provider
+ * and then the one of another. The first payment is kept; each further one is refunded at its own provider (or only
+ * flagged, when the merchant chose so) and recorded here.
+ */
+export const secondPayments = pgTable(
+  "pay_second_payments",
+  {
+    id: serial("id").primaryKey(),
+    pid: text("pid").notNull(),
+    out_trade_no: text("out_trade_no").notNull(),
+    provider: text("provider").notNull(),
+    transaction_id: text("transaction_id").notNull(),
+    total_fee: money("total_fee").notNull(),
+    /** refunding (asked or to ask), refund_processing, refunded, refund_failed, or flagged (the merchant refunds). */
+    status: text("status").notNull(),
+    out_refund_no: text("out_refund_no").notNull(),
+    refund_id: text("refund_id"),
+    detail: text("detail"),
+    original_data: jsonb("original_data"),
+    create_date: at("create_date").notNull().defaultNow(),
+    update_date: at("update_date").notNull().defaultNow(),
+    /** When the sweeper should ask about the refund again (null: settled). */
+    next_check_at: at("next_check_at"),
+  },
+  (t) => [
+    uniqueIndex("pay_second_payments_transaction").on(t.pid, t.provider, t.transaction_id),
+    uniqueIndex("pay_second_payments_refund").on(t.pid, t.out_refund_no),
+    index("pay_second_payments_order").on(t.pid, t.out_trade_no),
+  ],
+);
+
+/** Every verified notification, and what was done with it (unverifiable ones are only counted and logged). */
 export const notifications = pgTable(
   "pay_notifications",
   {
@@ -116,7 +157,10 @@ export const notifications = pgTable(
     detail: text("detail"),
     received_at: at("received_at").notNull().defaultNow(),
   },
-  (t) => [index("pay_notifications_order").on(t.pid, t.out_trade_no)],
+  (t) => [
+    index("pay_notifications_order").on(t.pid, t.out_trade_no),
+    index("pay_notifications_received").on(t.received_at),
+  ],
 );
 
 /**
@@ -135,12 +179,19 @@ export const wxSessions = pgTable(
 );
 
 /** Answers to requests that carried an Idempotency-Key, replayed when the same key comes again. */
-export const idempotency = pgTable("pay_idempotency", {
-  key: text("key").primaryKey(),
-  request_hash: text("request_hash").notNull(),
-  response: jsonb("response").notNull(),
-  create_date: at("create_date").notNull().defaultNow(),
-});
+export const idempotency = pgTable(
+  "pay_idempotency",
+  {
+    key: text("key").primaryKey(),
+    request_hash: text("request_hash").notNull(),
+    response: jsonb("response").notNull(),
+    create_date: at("create_date").notNull().defaultNow(),
+    /** While the first request runs: past this, a request with the same key takes it over (its holder crashed). */
+    locked_until: at("locked_until"),
+  },
+  (t) => [index("pay_idempotency_created").on(t.create_date)],
+);
 
 export type OrderRow = typeof orders.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
+export type SecondPaymentRow = typeof secondPayments.$inferSelect;
