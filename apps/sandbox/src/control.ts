@@ -113,6 +113,19 @@ export class ControlApi {
           jws: b.chain === "foreign" ? await this.apple.signForeign(payload) : this.apple.signJws(payload),
         });
       })
+      // A slow gateway: every protocol call waits `ms` before it is handled (0 turns it off).
+      .on("POST", "/sandbox/control/delay", (req) => {
+        const ms = Number(body(req).ms);
+        if (!Number.isInteger(ms) || ms < 0 || ms > 600_000)
+          return json(400, { code: "INVALID", message: "ms must be an integer from 0 to 600000" });
+        this.ctx.delayMs = ms;
+        return json(200, { delayMs: ms });
+      })
+      // A probe for tests: the most gateway orders each order number had open at once, across providers.
+      .on("GET", "/sandbox/control/open-orders", (req) => {
+        const only = req.url.searchParams.get("out_trade_no");
+        return json(200, this.ctx.openOrders.report(only ? only.split(",") : undefined));
+      })
       .on("POST", "/sandbox/control/idle", async () => {
         await this.ctx.notifier.idle();
         return json(200, { idle: true });

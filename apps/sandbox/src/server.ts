@@ -10,6 +10,7 @@ import { ControlApi } from "./control";
 import { loadOrCreateCredentials, merchantConfig } from "./credentials";
 import { json, Router, readRequest, type SandboxRequest, send } from "./http";
 import { Notifier } from "./notify";
+import { OpenOrderProbe } from "./open-orders";
 import { PayPages } from "./pages";
 import { Store } from "./store";
 import { WechatGateway } from "./wechat/api";
@@ -74,6 +75,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     wechatSignMode: options.wechatSignMode ?? "certificate",
     baseUrl: () => baseUrl,
     timeScale: options.timeScale ?? 1,
+    openOrders: new OpenOrderProbe(),
+    delayMs: 0,
   } as SandboxContext;
   const wechat = new WechatGateway(ctx);
   const alipay = new AlipayGateway(ctx);
@@ -110,6 +113,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     try {
       const request = await readRequest(req);
       const found = router.match(request.method, request.url.pathname);
+      if (ctx.delayMs > 0 && !request.url.pathname.startsWith("/sandbox/"))
+        await new Promise((r) => setTimeout(r, ctx.delayMs));
       const response =
         found === undefined
           ? json(404, { code: "NOT_FOUND", message: "no such sandbox endpoint" })

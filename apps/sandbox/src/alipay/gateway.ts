@@ -557,6 +557,13 @@ export class AlipayGateway {
 
   private save(trade: AlipayTrade): void {
     this.ctx.store.put(TRADES, `${trade.app_id}:${trade.out_trade_no}`, trade);
+    const merchant = this.ctx.byAlipayAppId.get(trade.app_id)?.merchant.wechat.mchId ?? trade.app_id;
+    this.ctx.openOrders.saw(
+      merchant,
+      "alipay",
+      trade.out_trade_no,
+      trade.scanned && trade.trade_status === "WAIT_BUYER_PAY",
+    );
   }
 
   // --- notifications ----------------------------------------------------------------------------------------

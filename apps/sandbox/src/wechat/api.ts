@@ -525,6 +525,7 @@ export class WechatGateway {
 
   private save(trade: WechatTrade): void {
     this.ctx.store.put(TRADES, tradeKey(trade.mchid, trade.out_trade_no), trade);
+    this.ctx.openOrders.saw(trade.mchid, "wxpay", trade.out_trade_no, trade.trade_state === "NOTPAY");
   }
 
   findTrade(by: {

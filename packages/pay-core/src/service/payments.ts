@@ -190,6 +190,7 @@ export class PaymentService {
   private readonly log: Logger;
   private readonly lastGatewayQuery = new Map<string, number>();
   private readonly lastRefusalLog = new Map<string, number>();
+  private readonly localCreates = new Map<string, Promise<void>>();
   private readonly sessions: WxSessions;
   private readonly createLeaseMs: number;
   private readonly createWaitMs: number;
@@ -234,6 +235,18 @@ export class PaymentService {
         provider: plan.provider,
       });
     }
+    // Creates of one order on this instance queue here; the lease in the row orders them across instances.
+    return this.oneAtATime(`${pid}:${plan.data.out_trade_no}`, () =>
+      this.createHeld(merchant, plan, adapter),
+    );
+  }
+
+  private async createHeld(
+    merchant: Merchant,
+    plan: PaymentPlan,
+    adapter: PaymentAdapter,
+  ): Promise<CreatePaymentResult> {
+    const pid = merchant.pid;
     const lease = randomUUID();
     const firstCheck = () => new Date(Date.now() + (this.options.firstCheckMs ?? 60_000));
     const opened = await this.store.open(pid, plan, {
@@ -312,6 +325,39 @@ export class PaymentService {
       return paymentResult(plan, created);
     } finally {
       if (!recorded) await this.store.releaseCreateLease(order.id, lease).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Runs `fn` after every earlier call with the same key on this instance has finished; REQUEST_IN_PROGRESS when
+   * that takes longer than createWaitMs (the queue behind it keeps its order).
+   */
+  private async oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prior = this.localCreates.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((r) => {
+      done = r;
+    });
+    const tail = prior.then(() => mine);
+    this.localCreates.set(key, tail);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const waited = await Promise.race([
+        prior.then(() => true),
+        new Promise<false>((r) => {
+          timer = setTimeout(() => r(false), this.createWaitMs);
+        }),
+      ]);
+      if (!waited)
+        throw new PayKitError(
+          "REQUEST_IN_PROGRESS",
+          "another create for this order is still running; send this one again in a moment",
+        );
+      return await fn();
+    } finally {
+      clearTimeout(timer);
+      done();
+      if (this.localCreates.get(key) === tail) this.localCreates.delete(key);
     }
   }
 
