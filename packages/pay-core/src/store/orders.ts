@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, lte, ne, or, sql } 
 import type { PaymentPlan } from "../contract/input";
 import { PayKitError } from "../errors";
 import type { Db } from "./db";
+import { describeError, isDatabaseUnavailable } from "./faults";
 import { ORDER_STATUS, type OrderRow, orders } from "./schema";
 
 export type { OrderRow };
@@ -322,7 +323,7 @@ export class OrderStore {
    * paid by a concurrent delivery: the update waits for that one's commit, then finds it paid). When the handler
    * throws or returns false, nothing is written (`handler-failed`): the caller records the payment alone and the
    * failure, and the handler runs again later. A database error in marking it paid (a transaction that already paid
-   * another order) is thrown.
+   * another order), and a database that went away at any point, are thrown.
    */
   async payAndHandle(
     pid: string,
@@ -344,7 +345,8 @@ export class OrderStore {
         return { outcome: "handled" as const, order };
       });
     } catch (error) {
-      if (!marked) throw error;
+      // A database fault is not the handler's: nothing was committed, and the caller reports the database away.
+      if (!marked || isDatabaseUnavailable(error)) throw error;
       return { outcome: "handler-failed", error };
     }
   }
@@ -394,6 +396,7 @@ export class OrderStore {
         return "succeeded";
       });
     } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
       await this.recordHandlerFailure(id, error);
       return "failed";
     }
@@ -406,9 +409,7 @@ export class OrderStore {
       .set({
         handler_attempts: sql`${orders.handler_attempts} + 1`,
         handler_error:
-          error instanceof HandlerDeclined
-            ? "the handler returned false"
-            : String(error instanceof Error ? error.message : error).slice(0, 500),
+          error instanceof HandlerDeclined ? "the handler returned false" : describeError(error).message,
         update_date: new Date(),
       })
       .where(eq(orders.id, id));
