@@ -174,6 +174,15 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
     },
   });
 
+  /**
+   * 413, and the connection closes (Node closes one whose body was not read). A client still sending may see the
+   * reset before the answer; one that sent `Expect: 100-continue` gets the 413 before it sends the body at all.
+   */
+  const tooLarge = (_req: IncomingMessage, res: ServerResponse, requestId: string) => {
+    res.setHeader("Connection", "close");
+    sendError(res, "PAYLOAD_TOO_LARGE", `the body is over ${env.BODY_LIMIT_BYTES} bytes`, requestId);
+  };
+
   /** Whether the database answers, checked at most once a second however often it is asked. */
   let health = { at: 0, reachable: true };
   const databaseReachable = async () => {
@@ -196,17 +205,16 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
       res.setHeader("x-request-id", requestId);
       const path = (req.url ?? "/").split("?")[0] ?? "/";
       try {
-        // A declared body over the limit is refused before a byte of it is read, and the connection closed.
-        if (Number(header(req, "content-length") ?? 0) > env.BODY_LIMIT_BYTES) {
-          res.setHeader("Connection", "close");
-          return sendError(
-            res,
-            "PAYLOAD_TOO_LARGE",
-            `the body is over ${env.BODY_LIMIT_BYTES} bytes`,
-            requestId,
-          );
+        // A declared body over the limit is refused before a byte of it is read.
+        if (Number(header(req, "content-length") ?? 0) > env.BODY_LIMIT_BYTES)
+          return tooLarge(req, res, requestId);
+        if (path.startsWith("/trpc/")) {
+          // The body is read here, within the limit, and handed to tRPC as text: a chunked body over the limit is a
+          // 413 answer too, not a connection tRPC tears down mid-stream.
+          if (req.method === "POST")
+            (req as { body?: string }).body = (await rawBody(req, env.BODY_LIMIT_BYTES)).toString("utf8");
+          return await trpc(req, res);
         }
-        if (path.startsWith("/trpc/")) return await trpc(req, res);
         const notify = NOTIFY_ROUTE.exec(path);
         const query = new URL(req.url ?? "/", "http://api.local").searchParams;
         if (notify && [...query].some(([k, v]) => !isCleanText(k) || !isCleanText(v)))
@@ -252,20 +260,19 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
         res.writeHead(404, { "Content-Type": "application/json" });
         res.end(JSON.stringify({ code: "NOT_FOUND" }));
       } catch (error) {
-        if (error instanceof BodyTooLarge) {
-          res.setHeader("Connection", "close");
-          return sendError(
-            res,
-            "PAYLOAD_TOO_LARGE",
-            `the body is over ${env.BODY_LIMIT_BYTES} bytes`,
-            requestId,
-          );
-        }
+        if (error instanceof BodyTooLarge) return tooLarge(req, res, requestId);
         log.error({ requestId, path, error: describeError(error) }, "unhandled");
         sendError(res, "INTERNAL", "internal error", requestId);
       }
     },
   );
+  // `Expect: 100-continue`: a body over the limit is refused before the client sends it.
+  server.on("checkContinue", (req, res) => {
+    if (Number(header(req, "content-length") ?? 0) > env.BODY_LIMIT_BYTES)
+      return tooLarge(req, res, randomUUID());
+    res.writeContinue();
+    server.emit("request", req, res);
+  });
   server.maxConnections = env.HTTP_MAX_CONNECTIONS;
   await new Promise<void>((resolve) => server.listen(env.PORT, env.HOST, resolve));
   const { port } = server.address() as AddressInfo;

@@ -87,6 +87,8 @@ function paykitErrorOf(error: TRPCError, input: unknown): PayKitError {
 }
 
 const t = initTRPC.context<Context>().create({
+  // Never a stack trace in an answer (and none computed: with source maps, formatting one is costly).
+  isDev: false,
   errorFormatter({ shape, error, input, ctx }) {
     const paykit = paykitErrorOf(error, input);
     return {

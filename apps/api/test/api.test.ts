@@ -330,8 +330,9 @@ describe("WeChat mini-program virtual payment through the api", () => {
     const { code, openid } = (await login.json()) as { code: string; openid: string };
     const answer = await browser().payment.wxLogin.mutate({ code });
     expect(answer).toEqual({ openid });
+    // A used (or made-up) login code is the caller's to fix: a 400, not a gateway failure.
     await expect(browser().payment.wxLogin.mutate({ code })).rejects.toSatisfy(
-      (e) => paykitCode(e) === "GATEWAY_ERROR",
+      (e) => paykitCode(e) === "INVALID_INPUT",
     );
   });
 });

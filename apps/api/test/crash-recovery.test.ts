@@ -156,6 +156,7 @@ describe.skipIf(!PG_URL)("kill -9 with an Idempotency-Key pending (PostgreSQL)",
     await until(
       "paid",
       async () => (await merchantClient(api.url, API_KEY).payment.query.query({ out_trade_no })).status === 1,
+      30_000,
     );
     const key = `refund-${out_trade_no}`;
     await control(sandbox, "delay", { ms: 3000 });
@@ -173,13 +174,17 @@ describe.skipIf(!PG_URL)("kill -9 with an Idempotency-Key pending (PostgreSQL)",
     api.child.kill("SIGKILL");
     await pending;
     // Let the gateway finish the refund the dead process asked for, before anyone asks again.
-    await until("the sandbox refunded", async () => {
-      const t = await control<{ trade: { refunded: number } }>(
-        sandbox,
-        `trade?provider=alipay&out_trade_no=${out_trade_no}`,
-      );
-      return t.body.trade.refunded === 400;
-    });
+    await until(
+      "the sandbox refunded",
+      async () => {
+        const t = await control<{ trade: { refunded: number } }>(
+          sandbox,
+          `trade?provider=alipay&out_trade_no=${out_trade_no}`,
+        );
+        return t.body.trade.refunded === 400;
+      },
+      30_000,
+    );
     await control(sandbox, "delay", { ms: 0 });
     api = await start();
     const seen: string[] = [];

@@ -35,6 +35,8 @@ export interface ApiProcess {
   lines: string[];
   /** Resident memory now and at its peak (VmRSS, VmHWM), in MB. */
   memory(): { rssMb: number; peakMb: number };
+  /** CPU time it has used so far (user + system), in ms. */
+  cpuMs(): number;
   /** Whether it is still running. */
   alive(): boolean;
   /** SIGTERM, and wait for it to be gone. */
@@ -46,7 +48,7 @@ export interface ApiProcess {
  * secret, no sweeper, PostgreSQL when the suite runs on it (DATABASE_URL) else PGlite in a fresh data directory.
  */
 export async function spawnApi(options: {
-  sandbox: Sandbox;
+  sandbox: SandboxAddress;
   apiKey: string;
   checkoutSecret: string;
   port?: number;
@@ -55,7 +57,9 @@ export async function spawnApi(options: {
 }): Promise<ApiProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "paykit-proc-"));
   const port = options.port ?? 0;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  // FAULT_API_NODE_ARGS passes Node flags to the api processes (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
+  const nodeArgs = process.env.FAULT_API_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
     cwd: join(dirname(fileURLToPath(import.meta.url)), ".."),
     env: {
       ...process.env,
@@ -100,6 +104,14 @@ export async function spawnApi(options: {
     dataDir,
     lines,
     memory: () => ({ rssMb: status("VmRSS"), peakMb: status("VmHWM") }),
+    cpuMs: () => {
+      try {
+        const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+      } catch {
+        return 0;
+      }
+    },
     alive: () => child.exitCode === null && child.signalCode === null,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -107,6 +119,35 @@ export async function spawnApi(options: {
       child.kill("SIGTERM");
       await gone;
     },
+  };
+}
+
+/** Where a sandbox is, in this process or another. */
+export type SandboxAddress = Pick<Sandbox, "url" | "merchantConfigPath">;
+
+/** A sandbox in a process of its own (`tsx src/main.ts`), for tests whose own process is busy being the attacker. */
+export async function spawnSandbox(
+  env: Record<string, string> = {},
+): Promise<SandboxAddress & { stop(): void }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "paykit-sbx-proc-"));
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: join(dirname(fileURLToPath(import.meta.url)), "../../sandbox"),
+    env: { ...process.env, SANDBOX_DATA_DIR: dataDir, SANDBOX_PORT: "0", SANDBOX_CONTROL: "1", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += String(d);
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`the sandbox process exited (${code}): ${out}`)));
+  });
+  return {
+    url,
+    merchantConfigPath: join(dataDir, "merchant-config.json"),
+    stop: () => child.kill("SIGTERM"),
   };
 }
 
@@ -118,7 +159,7 @@ export const merchantClient = (url: string, apiKey: string, headers: Record<stri
 
 /** A call to the sandbox's control API; its JSON answer. */
 export async function control<T = Record<string, unknown>>(
-  sandbox: Sandbox,
+  sandbox: SandboxAddress,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: T }> {

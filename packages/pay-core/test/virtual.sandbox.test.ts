@@ -156,7 +156,9 @@ describe(`WeChat virtual payment end to end (${process.env.DATABASE_URL ? "Postg
     );
     const copies = (await deliveries()).slice(1);
     expect(copies.map((d) => d.acknowledged)).toEqual([false, false, false]);
-    expect(copies.map((d) => d.attempts[0]?.status)).toEqual([500, 500, 500]);
+    // Unverifiable copies are the sender's fault (400); the signed one with another amount is refused as ours (500):
+    // both ask the gateway to send again.
+    expect(copies.map((d) => d.attempts[0]?.status)).toEqual([400, 400, 500]);
     expect(await service.peek("default", out)).toMatchObject({ status: 0 });
     expect(runs[out]).toBeUndefined();
     // The amount-changed push verifies and is refused on record; the other two never verify: counted, not stored.
@@ -176,6 +178,6 @@ describe(`WeChat virtual payment end to end (${process.env.DATABASE_URL ? "Postg
       headers: {},
       query: new URLSearchParams({ signature: "x", timestamp: "1", nonce: "1" }),
     });
-    expect(reply.status).toBe(500);
+    expect(reply.status).toBe(400);
   });
 });

@@ -438,7 +438,9 @@ export class PaymentService {
       this.refused.unverified++;
       const message = error instanceof PayKitError ? error.message : "unreadable notification";
       this.logRefusal("unverified", { pid, provider, code: (error as PayKitError).code, message });
-      return adapter.notificationReply(false);
+      // The sender's fault, not ours: a 4xx where the gateway's failure answer would be a 5xx.
+      const reply = adapter.notificationReply(false);
+      return reply.status >= 500 ? { ...reply, status: 400 } : reply;
     }
     try {
       const { ok } = await this.apply(merchant, event, true);

@@ -275,8 +275,10 @@ export async function code2Session(
     errmsg?: string;
   };
   if (!body.openid || !body.session_key) {
+    // 40029 invalid code, 40163 code been used: the buyer's code, not the merchant's setup, is wrong.
+    const buyersCode = body.errcode === 40029 || body.errcode === 40163;
     throw new PayKitError(
-      "GATEWAY_ERROR",
+      buyersCode ? "INVALID_INPUT" : "GATEWAY_ERROR",
       `code2Session refused: ${body.errcode ?? res.status} ${body.errmsg ?? ""}`.trim(),
       {
         provider: "wxpay-virtual",
