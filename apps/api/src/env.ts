@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { privateDirectory } from "./files";
 
 const appDir = new URL("..", import.meta.url).pathname;
 
@@ -79,7 +78,8 @@ export type ApiEnv = z.output<typeof envSchema> & { apiKeys: string[]; checkoutS
  * generated once and kept in DATA_DIR/dev-secrets.json (the demo's web server reads the same file).
  */
 export function loadEnv(source: Record<string, string | undefined> = process.env): ApiEnv {
-  const env = envSchema.parse(source);
+  // A setting given as an empty string (`CHECKOUT_SECRET=` in an env file) is not given.
+  const env = envSchema.parse(Object.fromEntries(Object.entries(source).filter(([, v]) => v !== "")));
   let apiKeys =
     env.API_KEYS?.split(",")
       .map((k) => k.trim())
@@ -97,7 +97,8 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
 export function devSecrets(dataDir: string): { apiKey: string; checkoutSecret: string } {
   const file = join(dataDir, "dev-secrets.json");
   if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
-  privateDirectory(dataDir);
+  // Made 0700 if new; an existing directory left open is closed (and reported) by startApi.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secrets = {
     apiKey: `pk_dev_${randomBytes(24).toString("base64url")}`,
     checkoutSecret: randomBytes(32).toString("base64url"),

@@ -119,9 +119,8 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
         }
       : { dataDir: join(env.DATA_DIR, "pglite") },
   );
-  const tighten = () => {
-    if (database.kind === "pglite") tightenTree(env.DATA_DIR);
-  };
+  // Everything under it is closed too (PGlite makes its files 0666 whatever the umask), now and once a minute.
+  const tighten = () => tightenTree(env.DATA_DIR);
   tighten();
   await createFulfilments(database.db);
   const merchants = MerchantRegistry.fromFile(JSON.parse(readFileSync(env.MERCHANT_CONFIG, "utf8")), {

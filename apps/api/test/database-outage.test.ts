@@ -247,6 +247,8 @@ describe.skipIf(!PG_URL)("the database goes away under load (PostgreSQL)", () =>
     }
     console.log(`outage: what the api logged: ${JSON.stringify(Object.fromEntries(messages))}`);
     expect([...messages.keys()].filter((m) => /unhandled|internal error/.test(m))).toEqual([]);
+    // A failed statement is logged by its code and message, never with its bound values (buyers' data).
+    expect(api.lines.filter((l) => /Failed query|params:/.test(l))).toEqual([]);
     expect(exited).toBe(false);
     expect(terminated).toBeGreaterThan(0);
     expect(answers.get("503 DATABASE_UNAVAILABLE") ?? 0).toBeGreaterThan(0);
