@@ -495,7 +495,8 @@ describe(`abusive callers (${PG_URL ? "PostgreSQL" : "PGlite"})`, () => {
     expect(results.get("wxLogin passed to the gateway")?.length).toBe(20);
     expect((results.get("unknown merchant notification") ?? []).every((s) => s === 404)).toBe(true);
     expect((results.get("forged notification") ?? []).every((s) => s === 400)).toBe(true);
-    expect(Math.max(...slowMs)).toBeLessThan(REQUEST_TIMEOUT_MS + 3000);
+    // Cut off at the request timeout (checked every second), not left open: Node alone kept them past 120 s.
+    expect(Math.max(...slowMs)).toBeLessThan(REQUEST_TIMEOUT_MS + 7000);
     // Memory: what the abuse adds is bounded on both backends; on PostgreSQL the whole process stays under 300 MB
     // (PGlite's own WASM heap, hundreds of MB after its initdb, is the embedded database's, not the abuse's).
     expect(peakRssMb - quietRssMb).toBeLessThan(100);
