@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPayment, unwrap } from "../src/payment";
 import { AlipayAdapter } from "../src/providers/alipay/adapter";
@@ -62,6 +64,50 @@ describe("alipay against the sandbox: every pay type", () => {
     const page = await fetch(`${env.sandbox.url}/pay/alipay-app?${r.orderInfo}`);
     expect(page.status).toBe(200);
     expect(await trade(out_trade_no)).toMatchObject({ total_amount: "9.80", product: "app" });
+  });
+
+  it("`other` means the same on every path: snake_cased keys in precreate's and the app string's biz_content", async () => {
+    const requests: string[] = [];
+    const capture = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => {
+        body += String(c);
+      });
+      req.on("end", () => {
+        requests.push(body);
+        res.end("{}");
+      });
+    });
+    await new Promise<void>((r) => capture.listen(0, "127.0.0.1", r));
+    try {
+      const captured = new AlipayAdapter({
+        ...env.merchant.alipay,
+        gateway: `http://127.0.0.1:${(capture.address() as AddressInfo).port}/gateway.do`,
+      });
+      const other = { timeoutExpress: "5m", extend_params: { sysServiceProviderId: "2088511833207846" } };
+      const keysOf = (biz: string) => {
+        const b = JSON.parse(biz) as { extend_params?: object };
+        return [...Object.keys(b), ...Object.keys(b.extend_params ?? {})].sort();
+      };
+      // Precreate through alipay-sdk (the capture's empty answer is an unknown outcome; the request is what counts).
+      await pay({ context: { platform: "pc" }, data: { out_trade_no: no("OTH"), other } }, captured).catch(
+        () => {},
+      );
+      const precreate = new URLSearchParams(requests[0] ?? "").get("biz_content") ?? "";
+      const app = await pay(
+        { context: { platform: "app" }, data: { out_trade_no: no("OTH"), other } },
+        captured,
+      );
+      if (app.pay_type !== "alipay_app-plus") throw new Error(app.pay_type);
+      const appBiz = new URLSearchParams(app.orderInfo).get("biz_content") ?? "";
+      expect(keysOf(precreate)).toEqual(
+        expect.arrayContaining(["timeout_express", "sys_service_provider_id"]),
+      );
+      expect(keysOf(appBiz)).toEqual(expect.arrayContaining(["timeout_express", "sys_service_provider_id"]));
+      expect(keysOf(appBiz).filter((k) => k !== "product_code")).toEqual(keysOf(precreate));
+    } finally {
+      await new Promise((r) => capture.close(r));
+    }
   });
 
   it('alipay_h5: precreate on a PC, with the qr_code and, for needQRcode: "image", its PNG', async () => {

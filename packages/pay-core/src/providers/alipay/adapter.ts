@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { AlipayRequestError, AlipaySdk } from "alipay-sdk";
+import snakeCaseKeys from "snakecase-keys";
 import type {
   CreatedPayment,
   CreateOptions,
@@ -200,12 +201,14 @@ export class AlipayAdapter implements PaymentAdapter {
           : { status: "unknown", reason: "trade.create answered without trade_no", cause: answer.value };
       }
       case "alipay_app-plus":
+        // Signed here, not by alipay-sdk: its keys are snake_cased as alipay-sdk does for every call it signs, so
+        // `other` means the same on every Alipay path (`timeoutExpress` is sent as `timeout_express`).
         return done(
           appPayOrderString(this.privateKey, {
             appId: this.config.appId,
             timestamp: toAlipayTime(Date.now()),
             notifyUrl: options.notifyUrl,
-            bizContent: { product_code: "QUICK_MSECURITY_PAY", ...biz },
+            bizContent: snakeCaseKeys({ product_code: "QUICK_MSECURITY_PAY", ...biz }),
           }),
         );
       case "alipay_h5": {

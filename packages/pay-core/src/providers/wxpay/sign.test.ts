@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey } from "node:crypto";
+import { createCipheriv, createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decryptResource } from "./aead";
@@ -108,6 +108,17 @@ describe("AEAD_AES_256_GCM decryption", () => {
     expect(() => decryptResource("b7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb", vector)).toThrow();
     expect(() => decryptResource(key, { ...vector, nonce: "uluk4a9R25RX" })).toThrow();
     expect(() => decryptResource("short", vector)).toThrow(/32 bytes/);
+  });
+
+  it("decrypts a resource of an empty plaintext (the 16-byte tag alone), and refuses one shorter than a tag", () => {
+    const cipher = createCipheriv("aes-256-gcm", Buffer.from(key), Buffer.from(vector.nonce));
+    cipher.setAAD(Buffer.from(vector.associated_data));
+    const tagOnly = Buffer.concat([cipher.update(Buffer.alloc(0)), cipher.final(), cipher.getAuthTag()]);
+    expect(tagOnly).toHaveLength(16);
+    expect(decryptResource(key, { ...vector, ciphertext: tagOnly.toString("base64") })).toBe("");
+    expect(() =>
+      decryptResource(key, { ...vector, ciphertext: tagOnly.subarray(1).toString("base64") }),
+    ).toThrow(/too short/);
   });
 });
 
