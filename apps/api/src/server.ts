@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import {
+  builtInProviders,
   type Database,
   describeError,
   ERROR_CODES,
@@ -12,7 +13,7 @@ import {
   openDatabase,
   type PayKitErrorCode,
   PaymentService,
-  WxSessions,
+  type ProviderRegistry,
 } from "@paykit/pay-core";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino, { type Logger } from "pino";
@@ -33,7 +34,8 @@ export interface Api {
   close(): Promise<void>;
 }
 
-const NOTIFY_ROUTE = /^\/notify\/(wxpay|alipay|wxpay-virtual|appleiap)\/([A-Za-z0-9_-]{1,64})\/?$/;
+/** A gateway's notifications: /notify/<provider>/<pid> (the provider module decides what it accepts there). */
+const NOTIFY_ROUTE = /^\/notify\/([a-z0-9-]{1,32})\/([A-Za-z0-9_-]{1,64})\/?$/;
 
 /** The client's IP: the socket's, or X-Forwarded-For's entry added by the outermost of `trust` proxies. */
 export function clientIp(req: IncomingMessage, trust: number): string | undefined {
@@ -82,7 +84,14 @@ const header = (req: IncomingMessage, name: string) => {
  * answered non-2xx (the gateways retry) until it is back; every body, field and stream has a limit checked before
  * work is done (docs/security.md lists them).
  */
-export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): Promise<Api> {
+export async function startApi(
+  env: ApiEnv,
+  options: {
+    logger?: Logger;
+    /** The providers to serve (default: paykit's own; add one with `builtInProviders.with(yours)`). */
+    providers?: ProviderRegistry;
+  } = {},
+): Promise<Api> {
   const log =
     options.logger ??
     pino({
@@ -123,8 +132,10 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
   const tighten = () => tightenTree(env.DATA_DIR);
   tighten();
   await createFulfilments(database.db);
-  const merchants = MerchantRegistry.fromFile(JSON.parse(readFileSync(env.MERCHANT_CONFIG, "utf8")), {
-    sessionKeys: new WxSessions(database.db).lookup,
+  const providers = options.providers ?? builtInProviders;
+  const merchants = await MerchantRegistry.load(JSON.parse(readFileSync(env.MERCHANT_CONFIG, "utf8")), {
+    db: database.db,
+    providers,
   });
   let publicUrl = env.PUBLIC_URL ?? "";
   const service = new PaymentService({
@@ -132,6 +143,7 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
     merchants,
     handlers,
     notifyUrl: (pid, provider) => `${publicUrl}/notify/${provider}/${pid}`,
+    providers,
     log,
     handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
     createLeaseMs: env.CREATE_LEASE_MS,
@@ -218,11 +230,11 @@ export async function startApi(env: ApiEnv, options: { logger?: Logger } = {}): 
         const query = new URL(req.url ?? "/", "http://api.local").searchParams;
         if (notify && [...query].some(([k, v]) => !isCleanText(k) || !isCleanText(v)))
           return sendError(res, "INVALID_INPUT", "the query holds text no gateway sends", requestId);
-        if (notify && req.method === "GET" && notify[1] === "wxpay-virtual") {
-          // The mini program console's URL check: echo `echostr` when the Token signature verifies.
-          const ok = service.verifyPushUrl(notify[2] ?? "", query);
-          res.writeHead(ok ? 200 : 403, { "Content-Type": "text/plain" });
-          res.end(ok ? (query.get("echostr") ?? "") : "");
+        if (notify && req.method === "GET") {
+          // A gateway console's URL check (WeChat's message push), where the provider has one.
+          const reply = service.notifyGet(notify[2] ?? "", notify[1] ?? "", query);
+          res.writeHead(reply.status, { "Content-Type": reply.contentType });
+          res.end(reply.body);
           return;
         }
         if (notify && req.method === "POST") {

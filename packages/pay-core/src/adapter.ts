@@ -1,7 +1,4 @@
-import type { PaymentPlan } from "./contract/input";
-import type { PayType } from "./contract/pay-types";
-import type { Provider } from "./contract/providers";
-import type { OrderInfoByPayType } from "./contract/result";
+import type { PlanBase } from "./contract/input";
 import type { PayKitError } from "./errors";
 
 /**
@@ -14,8 +11,11 @@ export type Outcome<T> =
   | { status: "failed"; error: PayKitError }
   | { status: "unknown"; reason: string; cause?: unknown };
 
-/** A plan whose pay type is known to be T. */
-export type PlanFor<T extends PayType> = PaymentPlan & { pay_type: T };
+/**
+ * What an adapter is asked to create: a validated plan. (Adapters see ids as strings: the registry's literal types
+ * are derived from the provider modules, which name their adapters, so adapters cannot depend on them.)
+ */
+export type PlanFor = PlanBase;
 
 export interface CreateOptions {
   /** Where the gateway sends this payment's notifications. */
@@ -25,8 +25,9 @@ export interface CreateOptions {
 }
 
 /** What a gateway gave back for a new payment. */
-export interface CreatedPayment<T extends PayType> {
-  orderInfo: OrderInfoByPayType[T];
+export interface CreatedPayment {
+  /** The pay type's orderInfo (its type is the provider module's, see OrderInfoByPayType). */
+  orderInfo: unknown;
   /** The gateway's own reference when it gives one at creation (WeChat prepay_id, Alipay trade_no). */
   gatewayReference?: string;
 }
@@ -85,7 +86,7 @@ export interface RawNotification {
 export type NotifyEvent =
   | {
       kind: "paid";
-      provider: Provider;
+      provider: string;
       out_trade_no: string;
       transaction_id: string;
       /** Integer fen, to be compared with the order's total_fee before anything is written. */
@@ -102,7 +103,7 @@ export type NotifyEvent =
     }
   | {
       kind: "refunded";
-      provider: Provider;
+      provider: string;
       out_trade_no: string;
       gatewayReference?: string;
       out_refund_no: string;
@@ -116,7 +117,7 @@ export type NotifyEvent =
     }
   | {
       kind: "closed";
-      provider: Provider;
+      provider: string;
       out_trade_no: string;
       gatewayReference?: string;
       raw: unknown;
@@ -130,18 +131,17 @@ export interface NotifyReply {
 }
 
 /**
- * What each provider implements (wxpay, alipay, appleiap, wxpay-virtual), one instance per merchant config.
+ * What each provider implements (its module's `adapter`), one instance per merchant config.
  * Gateway calls return an Outcome and do not throw for gateway trouble; `parseNotification` throws a
  * PayKitError with code NOTIFY_INVALID whose message says what to fix.
  */
 export interface PaymentAdapter {
-  readonly provider: Provider;
+  readonly provider: string;
   /** The pay types this adapter can create. */
-  readonly payTypes: readonly PayType[];
-  createPayment<T extends PayType>(
-    plan: PlanFor<T>,
-    options: CreateOptions,
-  ): Promise<Outcome<CreatedPayment<T>>>;
+  readonly payTypes: readonly string[];
+  /** This merchant's choices that change the pay type (see the provider's choosePayType), if it has any. */
+  readonly choices?: Readonly<Record<string, unknown>>;
+  createPayment(plan: PlanFor, options: CreateOptions): Promise<Outcome<CreatedPayment>>;
   queryPayment(reference: PaymentReference): Promise<Outcome<GatewayPayment>>;
   closePayment(reference: { out_trade_no: string }): Promise<Outcome<{ closed: true }>>;
   refund(request: RefundRequest): Promise<Outcome<GatewayRefund>>;

@@ -1,5 +1,3 @@
-import type { Provider } from "./contract/providers";
-
 /**
  * Every error code paykit can return, with the HTTP status an API should answer with and whether the same
  * request may simply be sent again. docs/errors.md lists the same table (a test keeps the two equal).
@@ -118,7 +116,7 @@ export const ERROR_CODES = {
 export type PayKitErrorCode = keyof typeof ERROR_CODES;
 
 export interface PayKitErrorOptions {
-  provider?: Provider | undefined;
+  provider?: string | undefined;
   /** The gateway's own error code, e.g. WeChat `PARAM_ERROR` or Alipay `ACQ.TRADE_HAS_SUCCESS`. */
   gatewayCode?: string | undefined;
   /** The gateway's own error message, as it sent it. */
@@ -132,7 +130,7 @@ export interface PayKitErrorOptions {
 export interface PublicPayKitError {
   code: PayKitErrorCode;
   message: string;
-  provider?: Provider;
+  provider?: string;
   gatewayCode?: string;
   gatewayMessage?: string;
   requestId?: string;
@@ -146,7 +144,7 @@ export interface PublicPayKitError {
 export class PayKitError extends Error {
   override readonly name: string = "PayKitError";
   readonly code: PayKitErrorCode;
-  readonly provider: Provider | undefined;
+  readonly provider: string | undefined;
   readonly gatewayCode: string | undefined;
   readonly gatewayMessage: string | undefined;
   readonly requestId: string | undefined;
@@ -191,16 +189,19 @@ export const INPUT_ISSUE_CODES = {
   },
   PROVIDER_INVALID: {
     legacyCode: 1005,
-    rule: "provider is one of wxpay, alipay, appleiap, vkspay, wxpay-virtual",
+    rule: "provider is one of the providers paykit has (PROVIDERS)",
   },
   PROVIDER_UNSUPPORTED: {
     legacyCode: undefined,
-    rule: "the provider can be used (vkspay cannot: no public API)",
+    rule: "the provider can be used (VksPay cannot: no public API)",
   },
   PLATFORM_UNSUPPORTED: { legacyCode: undefined, rule: "the provider can pay on the buyer's platform" },
   IS_PC_INVALID: { legacyCode: undefined, rule: "isPC is a boolean" },
   NEED_QRCODE_INVALID: { legacyCode: undefined, rule: 'needQRcode is true, false or "image"' },
-  NEED_QRCODE_UNSUPPORTED: { legacyCode: undefined, rule: "QR mode exists for wxpay and alipay only" },
+  NEED_QRCODE_UNSUPPORTED: {
+    legacyCode: undefined,
+    rule: "the provider has a QR-code payment (WeChat Pay and Alipay have)",
+  },
   DATA_REQUIRED: { legacyCode: undefined, rule: "data is an object" },
   OUT_TRADE_NO_REQUIRED: { legacyCode: 1001, rule: "out_trade_no is a non-empty string" },
   OUT_TRADE_NO_FORMAT: { legacyCode: 1001, rule: "out_trade_no fits the provider's length and characters" },
@@ -209,7 +210,7 @@ export const INPUT_ISSUE_CODES = {
   SUBJECT_REQUIRED: { legacyCode: 1004, rule: "subject is a non-empty string" },
   SUBJECT_TOO_LONG: {
     legacyCode: 1004,
-    rule: "subject fits the provider's limit (wxpay 127, alipay 256 chars; 256 for every provider)",
+    rule: "subject fits the provider's limit (WeChat Pay 127 characters, every other 256)",
   },
   TYPE_REQUIRED: { legacyCode: 1002, rule: "type is a non-empty string" },
   TYPE_FORMAT: {
@@ -231,11 +232,11 @@ export const INPUT_ISSUE_CODES = {
   },
   TIME_EXPIRE_UNSUPPORTED: {
     legacyCode: undefined,
-    rule: "time_expire is not given for appleiap, vkspay, wxpay-virtual",
+    rule: "time_expire is given only where the provider has an expiry (not Apple, VksPay, virtual payment)",
   },
   PRODUCT_ID_REQUIRED: {
     legacyCode: undefined,
-    rule: "other.productId (or productid) names the item for wxpay-virtual items and appleiap",
+    rule: "other.productId (or productid) names the item, for products a platform sells (Apple, virtual goods)",
   },
   RETURN_URL_INVALID: { legacyCode: undefined, rule: "return_url is an absolute http(s) URL" },
   REFUND_FEE_INVALID: {

@@ -16,23 +16,8 @@ export * from "./contract/text";
 export * from "./errors";
 export { fenToYuan, yuanToFen } from "./money";
 export * from "./payment";
-export { AlipayAdapter } from "./providers/alipay/adapter";
-export { type AlipayConfig, type AlipayConfigInput, alipayConfigSchema } from "./providers/alipay/config";
-export {
-  AppleIapAdapter,
-  type AppleIapConfig,
-  type AppleIapConfigInput,
-  appleIapConfigSchema,
-  uuidV5,
-} from "./providers/appleiap/adapter";
-export { WxpayAdapter } from "./providers/wxpay/adapter";
-export { type WxpayConfig, type WxpayConfigInput, wxpayConfigSchema } from "./providers/wxpay/config";
-export { code2Session, type SessionKeyLookup, WxpayVirtualAdapter } from "./providers/wxpay-virtual/adapter";
-export {
-  type WxpayVirtualConfig,
-  type WxpayVirtualConfigInput,
-  wxpayVirtualConfigSchema,
-} from "./providers/wxpay-virtual/config";
+export * from "./providers/exports";
+export * from "./providers/index";
 export { qrcodeDataUrl } from "./qrcode";
 export {
   type Merchant,

@@ -1,20 +1,14 @@
 import type { CreatedPayment, Outcome, PaymentAdapter } from "./adapter";
 import { type PaymentPlan, type PlanOptions, planPayment } from "./contract/input";
-import { isQrPayType, type PayType } from "./contract/pay-types";
+import type { PayType } from "./contract/pay-types";
 import type { Provider } from "./contract/providers";
 import type { CreatePaymentResult, PaymentResultOf } from "./contract/result";
 import { InvalidInputError, PayKitError } from "./errors";
+import { builtInProviders, type ProviderRegistry } from "./providers/index";
 import { qrcodeDataUrl } from "./qrcode";
 
-/** The text a QR pay type's orderInfo encodes. */
-function qrText(result: CreatePaymentResult): string | undefined {
-  if (result.pay_type === "wxpay_h5") return result.orderInfo.code_url;
-  if (result.pay_type === "alipay_h5") return result.orderInfo.qr_code;
-  return undefined;
-}
-
 /** Turns a gateway call's outcome into its value, or the error a caller sees (unknown is never success). */
-export function unwrap<T>(outcome: Outcome<T>, provider: Provider): T {
+export function unwrap<T>(outcome: Outcome<T>, provider: string): T {
   if (outcome.status === "succeeded") return outcome.value;
   if (outcome.status === "failed") throw outcome.error;
   throw new PayKitError("GATEWAY_OUTCOME_UNKNOWN", outcome.reason, { provider, cause: outcome.cause });
@@ -26,8 +20,11 @@ export function unwrap<T>(outcome: Outcome<T>, provider: Provider): T {
  */
 export async function paymentResult(
   plan: PaymentPlan,
-  created: CreatedPayment<PayType>,
+  created: CreatedPayment,
+  providers: ProviderRegistry = builtInProviders,
 ): Promise<CreatePaymentResult> {
+  const spec = providers.payType(plan.pay_type)?.spec;
+  if (!spec) throw new PayKitError("INTERNAL", `no provider has pay type ${plan.pay_type}`);
   const result = {
     orderInfo: created.orderInfo,
     out_trade_no: plan.data.out_trade_no,
@@ -36,14 +33,17 @@ export async function paymentResult(
     needQRcode: plan.needQRcode,
     total_fee: plan.data.total_fee,
     platform: plan.platform,
+    action: spec.action(created.orderInfo, { scan: plan.needQRcode, platform: plan.platform }),
   } as CreatePaymentResult;
-  const text = plan.qrcodeImage && isQrPayType(plan.pay_type) ? qrText(result) : undefined;
+  const text = plan.qrcodeImage ? spec.qrText?.(created.orderInfo) : undefined;
   return text === undefined ? result : { ...result, qrcodeImage: await qrcodeDataUrl(text) };
 }
 
 export interface CreatePaymentOptions extends PlanOptions {
   /** The adapter for each provider of the merchant this payment is for. */
   adapters: Partial<Record<Provider, PaymentAdapter>>;
+  /** The providers to plan with (default: paykit's own). */
+  providers?: ProviderRegistry;
   /** Where each provider sends its notifications. */
   notifyUrl: (provider: Provider) => string;
   signal?: AbortSignal;
@@ -57,7 +57,13 @@ export async function createPayment(
   input: unknown,
   options: CreatePaymentOptions,
 ): Promise<CreatePaymentResult> {
-  const plan = planPayment(input, options);
+  // The merchant's pay type choices are its adapters' (Alipay's wap / page), unless given.
+  const choices =
+    options.choices ??
+    Object.fromEntries(
+      Object.entries(options.adapters).flatMap(([id, a]) => (a?.choices ? [[id, a.choices]] : [])),
+    );
+  const plan = planPayment(input, { ...options, choices });
   const adapter = options.adapters[plan.provider];
   if (!adapter?.payTypes.includes(plan.pay_type)) {
     throw new PayKitError("CONFIG_INVALID", `no ${plan.provider} configuration for ${plan.pay_type}`, {
@@ -68,7 +74,7 @@ export async function createPayment(
     notifyUrl: options.notifyUrl(plan.provider),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  return paymentResult(plan, unwrap(outcome, plan.provider));
+  return paymentResult(plan, unwrap(outcome, plan.provider), options.providers);
 }
 
 /** A refund's number and amount, with vk-uni-pay's defaults: `<out_trade_no>-<n>` and the rest of the order. */

@@ -30,7 +30,7 @@ const pay = (input: Record<string, unknown>, a = adapter) =>
       ...input,
       data: { total_fee: 980, subject: "Oolong tea 250 g", type: "goods", ...(input.data as object) },
     },
-    { adapters: { alipay: a }, notifyUrl: () => endpoint.url, resolve: a.resolveOptions },
+    { adapters: { alipay: a }, notifyUrl: () => endpoint.url },
   );
 const trade = async (out_trade_no: string) =>
   (

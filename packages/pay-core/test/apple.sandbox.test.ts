@@ -21,7 +21,9 @@ beforeAll(async () => {
   });
   service = new PaymentService({
     db: database.db,
-    merchants: MerchantRegistry.fromFile(JSON.parse(readFileSync(env.sandbox.merchantConfigPath, "utf8"))),
+    merchants: await MerchantRegistry.load(JSON.parse(readFileSync(env.sandbox.merchantConfigPath, "utf8")), {
+      db: database.db,
+    }),
     handlers: {
       gems: async (order) => {
         runs[order.out_trade_no] = (runs[order.out_trade_no] ?? 0) + 1;
@@ -32,6 +34,12 @@ beforeAll(async () => {
   });
   await env.control("apple/notify-url", { url: `${endpoint.origin}/notify/appleiap/default` });
 });
+/** The app submits a signed transaction: the provider's operation, as the api's payment.appleTransaction runs it. */
+const appleTransaction = (pid: string, signedTransaction: string) =>
+  service.operation("appleiap", "appleTransaction", pid, { signedTransaction }) as Promise<
+    Record<string, unknown>
+  >;
+
 afterAll(async () => {
   await env.sandbox.close();
   await endpoint.close();
@@ -91,12 +99,12 @@ describe(`Apple in-app purchase through the sandbox's App Store (${process.env.D
       /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
     const bought = await purchase(r.orderInfo);
-    expect(await service.appleTransaction("default", bought.signedTransaction)).toMatchObject({
+    expect(await appleTransaction("default", bought.signedTransaction)).toMatchObject({
       out_trade_no: out,
       status: 1,
       user_order_success: true,
     });
-    expect(await service.appleTransaction("default", bought.signedTransaction)).toMatchObject({ status: 1 });
+    expect(await appleTransaction("default", bought.signedTransaction)).toMatchObject({ status: 1 });
     await until("the ONE_TIME_CHARGE notification to be acknowledged", async () => {
       const d = (
         (await (
@@ -118,13 +126,13 @@ describe(`Apple in-app purchase through the sandbox's App Store (${process.env.D
     if (r.pay_type !== "appleiap_app-plus") return;
     const token = r.orderInfo.appAccountToken;
     await expect(
-      service.appleTransaction("default", await sign(transaction({ appAccountToken: token }), "foreign")),
+      appleTransaction("default", await sign(transaction({ appAccountToken: token }), "foreign")),
     ).rejects.toMatchObject({
       code: "NOTIFY_INVALID",
       message: expect.stringContaining("does not verify"),
     });
     await expect(
-      service.appleTransaction(
+      appleTransaction(
         "default",
         await sign(transaction({ appAccountToken: token, bundleId: "com.other.app" })),
       ),
@@ -132,7 +140,7 @@ describe(`Apple in-app purchase through the sandbox's App Store (${process.env.D
       message: expect.stringContaining("INVALID_APP_IDENTIFIER"),
     });
     const otherProduct = await purchase(r.orderInfo, "com.paykit.gems6000");
-    await expect(service.appleTransaction("default", otherProduct.signedTransaction)).rejects.toMatchObject({
+    await expect(appleTransaction("default", otherProduct.signedTransaction)).rejects.toMatchObject({
       message: expect.stringContaining("the order is for 1 x com.paykit.gems60"),
     });
     expect(await service.peek("default", out)).toMatchObject({ status: 0 });
@@ -144,14 +152,14 @@ describe(`Apple in-app purchase through the sandbox's App Store (${process.env.D
     const a = await create(first);
     if (a.pay_type !== "appleiap_app-plus") return;
     const bought = await purchase(a.orderInfo);
-    await service.appleTransaction("default", bought.signedTransaction);
+    await appleTransaction("default", bought.signedTransaction);
     const second = no();
     const b = await create(second);
     if (b.pay_type !== "appleiap_app-plus") return;
     const replay = await sign(
       transaction({ transactionId: bought.transactionId, appAccountToken: b.orderInfo.appAccountToken }),
     );
-    await expect(service.appleTransaction("default", replay)).rejects.toMatchObject({
+    await expect(appleTransaction("default", replay)).rejects.toMatchObject({
       message: expect.stringContaining("already paid another order"),
     });
     expect(await service.peek("default", second)).toMatchObject({ status: 0 });
@@ -162,7 +170,7 @@ describe(`Apple in-app purchase through the sandbox's App Store (${process.env.D
     const r = await create(out);
     if (r.pay_type !== "appleiap_app-plus") return;
     const bought = await purchase(r.orderInfo);
-    await service.appleTransaction("default", bought.signedTransaction);
+    await appleTransaction("default", bought.signedTransaction);
     expect((await env.control("apple/refund", { transactionId: bought.transactionId })).status).toBe(200);
     await until("refunded", async () => (await service.peek("default", out)).status === 3);
     expect(await service.peek("default", out)).toMatchObject({ refund_fee: 600 });

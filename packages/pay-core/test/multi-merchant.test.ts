@@ -29,7 +29,9 @@ beforeAll(async () => {
   });
   service = new PaymentService({
     db: database.db,
-    merchants: MerchantRegistry.fromFile(JSON.parse(readFileSync(sandbox.merchantConfigPath, "utf8"))),
+    merchants: await MerchantRegistry.load(JSON.parse(readFileSync(sandbox.merchantConfigPath, "utf8")), {
+      db: database.db,
+    }),
     handlers: { goods: async () => true },
     notifyUrl: (pid, provider) => `${endpoint.origin}/notify/${provider}/${pid}`,
   });

@@ -36,7 +36,7 @@ beforeAll(async () => {
   });
   service = new PaymentService({
     db: database.db,
-    merchants: MerchantRegistry.fromFile({ merchants: [env.merchant] }),
+    merchants: await MerchantRegistry.load({ merchants: [env.merchant] }, { db: database.db }),
     handlers: { goods },
     notifyUrl: (pid, provider) => notifyTarget ?? `${endpoint.origin}/notify/${provider}/${pid}`,
     firstCheckMs: 0,
@@ -254,14 +254,17 @@ describe("a create whose outcome is unknown", () => {
   it("throws GATEWAY_OUTCOME_UNKNOWN and leaves the order for the sweeper to ask about", async () => {
     const unreachable = new PaymentService({
       db: database.db,
-      merchants: MerchantRegistry.fromFile({
-        merchants: [
-          {
-            ...env.merchant,
-            wxpay: { ...env.merchant.wxpay, baseUrl: "http://127.0.0.1:9", timeoutMs: 500 },
-          },
-        ],
-      }),
+      merchants: await MerchantRegistry.load(
+        {
+          merchants: [
+            {
+              ...env.merchant,
+              wxpay: { ...env.merchant.wxpay, baseUrl: "http://127.0.0.1:9", timeoutMs: 500 },
+            },
+          ],
+        },
+        { db: database.db },
+      ),
       handlers: { goods },
       notifyUrl: () => endpoint.url,
     });

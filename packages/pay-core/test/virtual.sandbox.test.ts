@@ -25,7 +25,7 @@ beforeAll(async () => {
   const config = JSON.parse(readFileSync(env.sandbox.merchantConfigPath, "utf8"));
   service = new PaymentService({
     db: database.db,
-    merchants: MerchantRegistry.fromFile(config, { sessionKeys: new WxSessions(database.db).lookup }),
+    merchants: await MerchantRegistry.load(config, { db: database.db }),
     handlers: {
       gems: async (order) => {
         runs[order.out_trade_no] = (runs[order.out_trade_no] ?? 0) + 1;
@@ -36,6 +36,10 @@ beforeAll(async () => {
   });
   await env.control("wxpay-virtual/push-url", { url: `${endpoint.origin}/notify/wxpay-virtual/default` });
 });
+/** The mini program's login: the provider's operation, as the api's payment.wxLogin runs it. */
+const wxLogin = (pid: string, input: { code: string }) =>
+  service.operation("wxpay-virtual", "wxLogin", pid, input) as Promise<{ openid: string }>;
+
 afterAll(async () => {
   await env.sandbox.close();
   await endpoint.close();
@@ -50,7 +54,7 @@ const no = () => `VP${Date.now()}${seq++}`;
 /** The buyer: logs in on the device (wx.login), the mini program sends the code to the api. */
 async function login(): Promise<string> {
   const { json } = await env.control("wxpay-virtual/login", {});
-  return (await service.wxLogin("default", json.code as string)).openid;
+  return (await wxLogin("default", { code: json.code as string })).openid;
 }
 
 async function pay(openid: string, out: string, quantity = 2) {
@@ -113,7 +117,7 @@ describe(`WeChat virtual payment end to end (${process.env.DATABASE_URL ? "Postg
     const r = await pay(openid, out);
     if (r.pay_type !== "wxpay-virtual_mp-weixin") throw new Error("unexpected pay type");
     const { json } = await env.control("wxpay-virtual/login", { openid });
-    await service.wxLogin("default", json.code as string); // the buyer logged in again: the old signature is stale
+    await wxLogin("default", { code: json.code as string }); // the buyer logged in again: the old signature is stale
     const stale = await requestPayment(openid, r.orderInfo);
     expect(await stale.json()).toMatchObject({ errCode: -15005 });
     const forged = await requestPayment(openid, {

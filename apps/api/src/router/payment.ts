@@ -9,15 +9,8 @@ import {
   pidSchema,
 } from "@paykit/pay-core";
 import { z } from "zod";
-import {
-  buyerCallProcedure,
-  type Context,
-  checkoutOf,
-  hasApiKey,
-  publicProcedure,
-  router,
-  serverProcedure,
-} from "../trpc";
+import { type Context, checkoutOf, hasApiKey, publicProcedure, router, serverProcedure } from "../trpc";
+import { operationProcedures } from "./operations";
 
 /** A checkout token is a few hundred bytes; 4 kB leaves room for a large custom without inviting megabytes. */
 const checkoutToken = z.string().min(1).max(4096);
@@ -116,23 +109,7 @@ export const paymentRouter = router({
     .input(z.object({ pid: pidSchema.optional(), limit: z.number().int().min(1).max(200).default(50) }))
     .query(({ ctx, input }) => ctx.service.recent(input.pid || "default", input.limit)),
 
-  /**
-   * Apple in-app purchase: the iOS app submits the signed transaction StoreKit 2 gave it (`jwsRepresentation`). It is
-   * self-authenticating (Apple's signature), so no key is needed; it pays the order its appAccountToken names.
-   */
-  appleTransaction: buyerCallProcedure
-    .input(z.object({ signedTransaction: z.string().min(1).max(20_000), pid: pidSchema.optional() }))
-    .mutation(({ ctx, input }) =>
-      ctx.service.appleTransaction(input.pid ?? "default", input.signedTransaction),
-    ),
-
-  /**
-   * WeChat mini-program login for virtual payment: the mini program sends its wx.login code; the api keeps the
-   * session_key (never sent anywhere) and answers the buyer's openid.
-   */
-  wxLogin: buyerCallProcedure
-    .input(z.object({ code: z.string().min(1).max(128), pid: pidSchema.optional() }))
-    .mutation(({ ctx, input }) => ctx.service.wxLogin(input.pid ?? "default", input.code)),
+  ...operationProcedures,
 
   close: serverProcedure
     .input(orderRef)

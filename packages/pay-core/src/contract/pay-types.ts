@@ -1,64 +1,31 @@
-import type { Provider } from "./providers";
+import { builtInProviders, type PayType, type ProviderOf } from "../providers/index";
+
+export type { PayType };
 
 /**
- * Every pay type, in vk-uni-pay's names (`<provider>_<platform key>`), plus `alipay_wap` and `alipay_page`
- * for the redirect-based Alipay products a merchant can opt into.
+ * Every pay type, in vk-uni-pay's names (`<provider>_<platform key>`), plus the redirect-based Alipay products a
+ * merchant can opt into: each provider module's pay types.
  */
-export const PAY_TYPES = [
-  "wxpay_mp-weixin",
-  "wxpay_h5-weixin",
-  "wxpay_mweb",
-  "wxpay_app-plus",
-  "wxpay_h5",
-  "alipay_mp-alipay",
-  "alipay_app-plus",
-  "alipay_h5",
-  "alipay_wap",
-  "alipay_page",
-  "appleiap_app-plus",
-  "wxpay-virtual_mp-weixin",
-] as const;
-export type PayType = (typeof PAY_TYPES)[number];
+export const PAY_TYPES = builtInProviders.payTypes as PayType[];
+
+const byPayType = <V>(value: (t: PayType) => V) =>
+  Object.fromEntries(PAY_TYPES.map((t) => [t, value(t)])) as Record<PayType, V>;
+const specOf = (t: PayType) => {
+  const found = builtInProviders.payType(t);
+  if (!found) throw new Error(`unknown pay type ${t}`);
+  return found;
+};
 
 /** The provider each pay type belongs to. */
-export const PAY_TYPE_PROVIDER = {
-  "wxpay_mp-weixin": "wxpay",
-  "wxpay_h5-weixin": "wxpay",
-  wxpay_mweb: "wxpay",
-  "wxpay_app-plus": "wxpay",
-  wxpay_h5: "wxpay",
-  "alipay_mp-alipay": "alipay",
-  "alipay_app-plus": "alipay",
-  alipay_h5: "alipay",
-  alipay_wap: "alipay",
-  alipay_page: "alipay",
-  "appleiap_app-plus": "appleiap",
-  "wxpay-virtual_mp-weixin": "wxpay-virtual",
-} as const satisfies Record<PayType, Provider>;
-
-/** Pay types whose orderInfo is a code to scan (the result's `needQRcode` is true for them). */
-export const QR_PAY_TYPES = ["wxpay_h5", "alipay_h5"] as const satisfies readonly PayType[];
-export type QrPayType = (typeof QR_PAY_TYPES)[number];
-
-export function isQrPayType(payType: PayType): payType is QrPayType {
-  return (QR_PAY_TYPES as readonly PayType[]).includes(payType);
-}
+export const PAY_TYPE_PROVIDER = byPayType((t) => specOf(t).module.id) as { [T in PayType]: ProviderOf<T> };
 
 /**
- * Shortest time to pay, in ms, that a gateway accepts for `time_expire` (WeChat: 1 minute for Native QR,
- * 5 minutes otherwise; Alipay: 1 second). `null`: the pay type has no expiry and refuses `time_expire`.
+ * Shortest time to pay, in ms, that a gateway accepts for `time_expire` (WeChat: 1 minute for Native QR, 5 minutes
+ * otherwise; Alipay: 1 second). `null`: the pay type has no expiry and refuses `time_expire`.
  */
-export const MIN_TIME_TO_PAY_MS = {
-  "wxpay_mp-weixin": 5 * 60_000,
-  "wxpay_h5-weixin": 5 * 60_000,
-  wxpay_mweb: 5 * 60_000,
-  "wxpay_app-plus": 5 * 60_000,
-  wxpay_h5: 60_000,
-  "alipay_mp-alipay": 1_000,
-  "alipay_app-plus": 1_000,
-  alipay_h5: 1_000,
-  alipay_wap: 1_000,
-  alipay_page: 1_000,
-  "appleiap_app-plus": null,
-  "wxpay-virtual_mp-weixin": null,
-} as const satisfies Record<PayType, number | null>;
+export const MIN_TIME_TO_PAY_MS = byPayType((t) => specOf(t).spec.minTimeToPayMs);
+
+/** Whether a pay type's orderInfo is a code to scan (it has a QR text). */
+export function isQrPayType(payType: string): boolean {
+  return builtInProviders.payType(payType)?.spec.qrText !== undefined;
+}

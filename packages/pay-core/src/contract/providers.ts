@@ -1,15 +1,14 @@
-/**
- * The payment providers of vk-uni-pay's createPayment, with the same names.
- * - `wxpay`: WeChat Pay (API v3)
- * - `alipay`: Alipay (OpenAPI, RSA2)
- * - `appleiap`: Apple in-app purchase (StoreKit 2)
- * - `vkspay`: VksPay personal payment (its merchant API is not published; refused at validation)
- * - `wxpay-virtual`: WeChat mini-program virtual payment (`wx.requestVirtualPayment`)
- */
-export const PROVIDERS = ["wxpay", "alipay", "appleiap", "vkspay", "wxpay-virtual"] as const;
+import { builtInProviders, type Provider } from "../providers/index";
 
-export type Provider = (typeof PROVIDERS)[number];
+export type { Provider };
+
+/**
+ * The payment providers of vk-uni-pay's createPayment, with the same names, as the provider registry lists them
+ * (providers/index.ts): WeChat Pay (API v3), Alipay (OpenAPI, RSA2), Apple in-app purchase (StoreKit 2), VksPay
+ * (refused: its merchant API is not published) and WeChat mini-program virtual payment.
+ */
+export const PROVIDERS = builtInProviders.ids as [Provider, ...Provider[]];
 
 export function isProvider(value: unknown): value is Provider {
-  return typeof value === "string" && (PROVIDERS as readonly string[]).includes(value);
+  return builtInProviders.has(value);
 }

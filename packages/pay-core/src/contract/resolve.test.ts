@@ -55,22 +55,22 @@ describe("resolvePayType: the pay_type table of DESIGN.md, row by row", () => {
   );
 
   it("(option) alipay_wap: a phone browser, when the merchant opts into wap pay", () => {
-    expect(resolvePayType("alipay", "h5", false, false, { alipayWap: true })).toEqual(
+    expect(resolvePayType("alipay", "h5", false, false, { alipay: { wap: true } })).toEqual(
       ok("h5", "alipay_wap", false),
     );
-    expect(resolvePayType("alipay", "h5-alipay", false, false, { alipayWap: true })).toEqual(
+    expect(resolvePayType("alipay", "h5-alipay", false, false, { alipay: { wap: true } })).toEqual(
       ok("h5-alipay", "alipay_wap", false),
     );
   });
 
   it("(option) alipay_page: a PC browser, when the merchant opts into page pay", () => {
-    expect(resolvePayType("alipay", "h5", true, false, { alipayPage: true })).toEqual(
+    expect(resolvePayType("alipay", "h5", true, false, { alipay: { page: true } })).toEqual(
       ok("h5", "alipay_page", false),
     );
   });
 
   it("(option) keeps the QR code where a redirect cannot work or a code was asked for", () => {
-    const both = { alipayWap: true, alipayPage: true };
+    const both = { alipay: { wap: true, page: true } };
     expect(resolvePayType("alipay", "h5-weixin", false, false, both)).toEqual(
       ok("h5-weixin", "alipay_h5", true),
     );
@@ -81,7 +81,7 @@ describe("resolvePayType: the pay_type table of DESIGN.md, row by row", () => {
     expect(resolvePayType("alipay", "app-plus", false, false, both)).toEqual(
       ok("app-plus", "alipay_app-plus", false),
     );
-    expect(resolvePayType("alipay", "h5", true, false, { alipayWap: true })).toEqual(
+    expect(resolvePayType("alipay", "h5", true, false, { alipay: { wap: true } })).toEqual(
       ok("h5", "alipay_h5", true),
     );
   });

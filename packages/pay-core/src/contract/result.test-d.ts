@@ -7,7 +7,7 @@ import type {
   WxpayJsapiOrderInfo,
   WxpayNativeOrderInfo,
   WxpayVirtualOrderInfo,
-} from "./result";
+} from "../index";
 
 declare const result: CreatePaymentResult;
 

@@ -1,12 +1,10 @@
 import { z } from "zod";
 import type { PaymentAdapter } from "../adapter";
-import type { Provider } from "../contract/providers";
-import type { ResolveOptions } from "../contract/resolve";
+import { pidSchema } from "../contract/input";
+import type { PayTypeChoices } from "../contract/resolve";
 import { PayKitError } from "../errors";
-import { AlipayAdapter } from "../providers/alipay/adapter";
-import { AppleIapAdapter } from "../providers/appleiap/adapter";
-import { WxpayAdapter } from "../providers/wxpay/adapter";
-import { type SessionKeyLookup, WxpayVirtualAdapter } from "../providers/wxpay-virtual/adapter";
+import { builtInProviders, type ProviderRegistry } from "../providers/index";
+import type { Db } from "../store/db";
 
 /** What a merchant chooses about its payments, beside its gateways' credentials. */
 export const merchantSettingsSchema = z.object({
@@ -22,32 +20,41 @@ export type MerchantSettings = z.output<typeof merchantSettingsSchema>;
 export interface Merchant {
   pid: string;
   name: string;
-  adapters: Partial<Record<Provider, PaymentAdapter>>;
-  resolve: ResolveOptions;
+  /** Its adapter for each provider it has configured, by provider id. */
+  adapters: Partial<Record<string, PaymentAdapter>>;
+  /** Its choices that change pay types, per provider (from each adapter). */
+  choices: PayTypeChoices;
   settings?: MerchantSettings;
 }
 
 /**
  * The merchant configuration file (what the sandbox writes as merchant-config.json; for production, the same shape
- * with real credentials): `{ merchants: [{ pid, name, wxpay?, alipay? }] }`. Secrets stay on the server.
+ * with real credentials): `{ merchants: [{ pid, name, settings?, <provider config key>? }] }`, one section per
+ * provider the merchant uses, under the provider's `configKey` (see each provider module).
  */
-export const merchantFileSchema = z.object({
-  merchants: z
-    .array(
-      z.object({
-        pid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-        name: z.string().default(""),
-        wxpay: z.record(z.string(), z.unknown()).optional(),
-        wxpayVirtual: z.record(z.string(), z.unknown()).optional(),
-        appleiap: z.record(z.string(), z.unknown()).optional(),
-        alipay: z.record(z.string(), z.unknown()).optional(),
-        settings: merchantSettingsSchema.default({ secondPayment: "refund" }),
-      }),
-    )
-    .min(1),
-});
+export function merchantFileSchema(providers: ProviderRegistry = builtInProviders) {
+  return z.object({
+    merchants: z
+      .array(
+        z.object({
+          pid: pidSchema.refine((p) => p !== "", "pid is 1-64 letters, digits, _ or -"),
+          name: z.string().default(""),
+          settings: merchantSettingsSchema.default({ secondPayment: "refund" }),
+          ...Object.fromEntries(
+            providers.modules.map((m) => [m.configKey, z.record(z.string(), z.unknown()).optional()]),
+          ),
+        }),
+      )
+      .min(1),
+  });
+}
 
-export type MerchantFile = z.input<typeof merchantFileSchema>;
+export type MerchantFile = {
+  merchants: ({ pid: string; name?: string; settings?: Partial<MerchantSettings> } & Record<
+    string,
+    unknown
+  >)[];
+};
 
 /** The merchants an api serves, by pid. */
 export class MerchantRegistry {
@@ -58,31 +65,32 @@ export class MerchantRegistry {
   }
 
   /**
-   * Builds every merchant's adapters from a configuration file's content; a bad configuration fails at start.
-   * `sessionKeys` finds a mini-program buyer's current session_key, for virtual payment.
+   * Builds every merchant's adapters from a configuration file's content; a bad configuration fails at start. Each
+   * provider's adapter (and the libraries it needs) is loaded only when some merchant uses that provider.
    */
-  static fromFile(content: unknown, options: { sessionKeys?: SessionKeyLookup } = {}): MerchantRegistry {
-    const file = merchantFileSchema.parse(content);
-    return new MerchantRegistry(
-      file.merchants.map((m) => {
-        const adapters: Partial<Record<Provider, PaymentAdapter>> = {};
-        let resolve: ResolveOptions = {};
-        if (m.wxpay) adapters.wxpay = new WxpayAdapter(m.wxpay as never);
-        if (m.appleiap) adapters.appleiap = new AppleIapAdapter(m.appleiap as never);
-        if (m.wxpayVirtual) {
-          adapters["wxpay-virtual"] = new WxpayVirtualAdapter(
-            m.wxpayVirtual as never,
-            options.sessionKeys ?? (async () => undefined),
-          );
+  static async load(
+    content: unknown,
+    options: { db: Db; providers?: ProviderRegistry },
+  ): Promise<MerchantRegistry> {
+    const providers = options.providers ?? builtInProviders;
+    const file = merchantFileSchema(providers).parse(content) as {
+      merchants: (Record<string, unknown> & { pid: string; name: string; settings: MerchantSettings })[];
+    };
+    const merchants = await Promise.all(
+      file.merchants.map(async (m) => {
+        const adapters: Record<string, PaymentAdapter> = {};
+        const choices: Record<string, Record<string, unknown>> = {};
+        for (const module of providers.modules) {
+          const config = m[module.configKey];
+          if (config === undefined || !module.adapter) continue;
+          const adapter = await module.adapter(config, { db: options.db });
+          adapters[module.id] = adapter;
+          if (adapter.choices) choices[module.id] = adapter.choices;
         }
-        if (m.alipay) {
-          const alipay = new AlipayAdapter(m.alipay as never);
-          adapters.alipay = alipay;
-          resolve = alipay.resolveOptions;
-        }
-        return { pid: m.pid, name: m.name || m.pid, adapters, resolve, settings: m.settings };
+        return { pid: m.pid, name: m.name || m.pid, adapters, choices, settings: m.settings };
       }),
     );
+    return new MerchantRegistry(merchants);
   }
 
   get(pid: string): Merchant {

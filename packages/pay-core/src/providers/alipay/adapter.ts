@@ -16,8 +16,6 @@ import type {
   RawNotification,
   RefundRequest,
 } from "../../adapter";
-import type { PayType } from "../../contract/pay-types";
-import type { OrderInfoByPayType } from "../../contract/result";
 import { PayKitError, type PayKitErrorCode } from "../../errors";
 import { fenToYuan, yuanToFen } from "../../money";
 import { toAlipayTime } from "../../time";
@@ -78,7 +76,7 @@ function fromAlipayTime(value: unknown): Date | undefined {
  */
 export class AlipayAdapter implements PaymentAdapter {
   readonly provider = "alipay" as const;
-  readonly payTypes: readonly PayType[] = ALIPAY_PAY_TYPES;
+  readonly payTypes: readonly string[] = ALIPAY_PAY_TYPES;
   readonly config: AlipayConfig;
   private readonly sdk: AlipaySdk;
   private readonly privateKey: KeyObject;
@@ -109,9 +107,9 @@ export class AlipayAdapter implements PaymentAdapter {
     this.alipayPublicKey ??= publicKeyOf((this.sdk.config as { alipayPublicKey: string }).alipayPublicKey);
   }
 
-  /** What the resolver needs to know of this merchant's choices. */
-  get resolveOptions() {
-    return { alipayWap: this.config.wap, alipayPage: this.config.page };
+  /** This merchant's choice of the wap / page cashiers over a precreate code (see the provider's choosePayType). */
+  get choices() {
+    return { wap: this.config.wap, page: this.config.page };
   }
 
   /** Calls a gateway method and turns what happens into an Outcome; the answer's signature is always checked. */
@@ -164,10 +162,7 @@ export class AlipayAdapter implements PaymentAdapter {
    * (QR), or a signed wap.pay / page.pay URL (redirect).
    * @see https://opendocs.alipay.com/mini/03l5wn (JSAPI_PAY)
    */
-  async createPayment<T extends PayType>(
-    plan: PlanFor<T>,
-    options: CreateOptions,
-  ): Promise<Outcome<CreatedPayment<T>>> {
+  async createPayment(plan: PlanFor, options: CreateOptions): Promise<Outcome<CreatedPayment>> {
     const { data } = plan;
     const other = Object.fromEntries(Object.entries(data.other).filter(([k]) => !OWN_FIELDS.includes(k)));
     const biz: Record<string, unknown> = {
@@ -178,14 +173,14 @@ export class AlipayAdapter implements PaymentAdapter {
       ...(data.time_expire !== undefined ? { time_expire: toAlipayTime(data.time_expire) } : {}),
     };
     const notify = { notify_url: options.notifyUrl };
-    const done = (orderInfo: unknown, gatewayReference?: string): Outcome<CreatedPayment<T>> => ({
+    const done = (orderInfo: unknown, gatewayReference?: string): Outcome<CreatedPayment> => ({
       status: "succeeded",
       value: {
-        orderInfo: orderInfo as OrderInfoByPayType[T],
+        orderInfo,
         ...(gatewayReference ? { gatewayReference } : {}),
       },
     });
-    switch (plan.pay_type as PayType) {
+    switch (plan.pay_type) {
       case "alipay_mp-alipay": {
         const openid = data.openid ?? "";
         const buyer = /^2088\d{12}$/.test(openid) ? { buyer_id: openid } : { buyer_open_id: openid };

@@ -20,8 +20,6 @@ import type {
   PlanFor,
   RawNotification,
 } from "../../adapter";
-import type { PayType } from "../../contract/pay-types";
-import type { OrderInfoByPayType } from "../../contract/result";
 import { PayKitError } from "../../errors";
 
 /**
@@ -62,7 +60,7 @@ const notifyInvalid = (message: string, cause?: unknown) =>
  */
 export class AppleIapAdapter implements PaymentAdapter {
   readonly provider = "appleiap" as const;
-  readonly payTypes: readonly PayType[] = ["appleiap_app-plus"];
+  readonly payTypes: readonly string[] = ["appleiap_app-plus"];
   readonly config: AppleIapConfig;
   private readonly verifier: SignedDataVerifier;
 
@@ -82,10 +80,7 @@ export class AppleIapAdapter implements PaymentAdapter {
     return uuidV5(`${this.config.bundleId}/${outTradeNo}`);
   }
 
-  async createPayment<T extends PayType>(
-    plan: PlanFor<T>,
-    _options: CreateOptions,
-  ): Promise<Outcome<CreatedPayment<T>>> {
+  async createPayment(plan: PlanFor, _options: CreateOptions): Promise<Outcome<CreatedPayment>> {
     const other = plan.data.other;
     const productId = String(other.productId ?? other.productid ?? "");
     const quantity = typeof other.quantity === "number" ? other.quantity : 1;
@@ -93,7 +88,7 @@ export class AppleIapAdapter implements PaymentAdapter {
     const orderInfo = { productId, quantity, appAccountToken };
     return {
       status: "succeeded",
-      value: { orderInfo: orderInfo as OrderInfoByPayType[T], gatewayReference: appAccountToken },
+      value: { orderInfo, gatewayReference: appAccountToken },
     };
   }
 

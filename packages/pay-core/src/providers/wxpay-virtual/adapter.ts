@@ -10,8 +10,6 @@ import type {
   PlanFor,
   RawNotification,
 } from "../../adapter";
-import type { PayType } from "../../contract/pay-types";
-import type { OrderInfoByPayType } from "../../contract/result";
 import { PayKitError } from "../../errors";
 import { type WxpayVirtualConfig, type WxpayVirtualConfigInput, wxpayVirtualConfigSchema } from "./config";
 import { decryptPush, pushSignature, sameHex, userSignature, virtualPaySig } from "./sign";
@@ -57,7 +55,7 @@ interface PushMessage {
  */
 export class WxpayVirtualAdapter implements PaymentAdapter {
   readonly provider = "wxpay-virtual" as const;
-  readonly payTypes: readonly PayType[] = ["wxpay-virtual_mp-weixin"];
+  readonly payTypes: readonly string[] = ["wxpay-virtual_mp-weixin"];
   readonly config: WxpayVirtualConfig;
 
   constructor(
@@ -81,10 +79,7 @@ export class WxpayVirtualAdapter implements PaymentAdapter {
    * `productid`) names the item and `other.buyQuantity` (default 1) the quantity; goodsPrice is total_fee / quantity.
    * For coins (`other.mode: "short_series_coin"`), buyQuantity is the number of coins.
    */
-  async createPayment<T extends PayType>(
-    plan: PlanFor<T>,
-    _options: CreateOptions,
-  ): Promise<Outcome<CreatedPayment<T>>> {
+  async createPayment(plan: PlanFor, _options: CreateOptions): Promise<Outcome<CreatedPayment>> {
     const { data } = plan;
     const other = data.other;
     const mode =
@@ -95,7 +90,7 @@ export class WxpayVirtualAdapter implements PaymentAdapter {
     const fail = (
       code: "INVALID_INPUT" | "UNAUTHORIZED" | "CONFIG_INVALID",
       message: string,
-    ): Outcome<CreatedPayment<T>> => ({
+    ): Outcome<CreatedPayment> => ({
       status: "failed",
       error: new PayKitError(code, message, { provider: "wxpay-virtual" }),
     });
@@ -135,7 +130,7 @@ export class WxpayVirtualAdapter implements PaymentAdapter {
       return { status: "failed", error: error as PayKitError };
     }
     const orderInfo = { mode, signData, paySig, signature: userSignature(sessionKey, signData) };
-    return { status: "succeeded", value: { orderInfo: orderInfo as OrderInfoByPayType[T] } };
+    return { status: "succeeded", value: { orderInfo } };
   }
 
   /** xpay/query_order needs an access_token; not implemented yet: the outcome is unknown, never a guess. */
@@ -242,6 +237,12 @@ export class WxpayVirtualAdapter implements PaymentAdapter {
   }
 
   /** `success` acknowledges (no encryption needed); anything else has the push sent again. */
+  /** The message-push URL check the mini program console makes: the Token signature over timestamp and nonce. */
+  verifyPushUrl(query: URLSearchParams): boolean {
+    const expected = pushSignature(this.config.token, query.get("timestamp") ?? "", query.get("nonce") ?? "");
+    return sameHex(expected, query.get("signature") ?? "");
+  }
+
   notificationReply(ok: boolean): NotifyReply {
     return ok
       ? { status: 200, contentType: "text/plain", body: "success" }

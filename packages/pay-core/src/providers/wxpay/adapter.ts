@@ -14,8 +14,6 @@ import type {
   RawNotification,
   RefundRequest,
 } from "../../adapter";
-import type { PayType } from "../../contract/pay-types";
-import type { OrderInfoByPayType } from "../../contract/result";
 import { PayKitError } from "../../errors";
 import { parseRfc3339, toWechatTime } from "../../time";
 import { decryptResource, type EncryptedResource } from "./aead";
@@ -83,7 +81,7 @@ const header = (headers: RawNotification["headers"], name: string): string | und
 /** The WeChat Pay API v3 adapter for one merchant configuration. */
 export class WxpayAdapter implements PaymentAdapter {
   readonly provider = "wxpay" as const;
-  readonly payTypes: readonly PayType[] = WXPAY_PAY_TYPES;
+  readonly payTypes: readonly string[] = WXPAY_PAY_TYPES;
   readonly config: WxpayConfig;
   private readonly client: WxpayClient;
 
@@ -96,11 +94,8 @@ export class WxpayAdapter implements PaymentAdapter {
    * Places the order (JSAPI, APP, H5 or Native) and turns the answer into what the client needs.
    * @see https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_5_1.shtml (JSAPI / mini program)
    */
-  async createPayment<T extends PayType>(
-    plan: PlanFor<T>,
-    options: CreateOptions,
-  ): Promise<Outcome<CreatedPayment<T>>> {
-    const payType = plan.pay_type as PayType;
+  async createPayment(plan: PlanFor, options: CreateOptions): Promise<Outcome<CreatedPayment>> {
+    const payType = plan.pay_type;
     if (!(WXPAY_PAY_TYPES as readonly string[]).includes(payType)) {
       return {
         status: "failed",
@@ -153,7 +148,7 @@ export class WxpayAdapter implements PaymentAdapter {
     return {
       status: "succeeded",
       value: {
-        orderInfo: orderInfo as OrderInfoByPayType[T],
+        orderInfo,
         ...(prepayId ? { gatewayReference: prepayId } : {}),
       },
     };

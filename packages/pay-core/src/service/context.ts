@@ -1,0 +1,76 @@
+import type { PaymentAdapter } from "../adapter";
+import { PayKitError } from "../errors";
+import { builtInProviders, type ProviderModule, type ProviderRegistry } from "../providers/index";
+import type { Db } from "../store/db";
+import { NotificationLog } from "../store/notifications";
+import { OrderStore } from "../store/orders";
+import { RefundStore } from "../store/refunds";
+import { SecondPaymentStore } from "../store/second-payments";
+import type { Merchant, MerchantRegistry } from "./merchants";
+import type { Logger, PayHandler } from "./views";
+
+export interface PaymentServiceOptions {
+  db: Db;
+  merchants: MerchantRegistry;
+  handlers: Record<string, PayHandler>;
+  /** Where a merchant's notifications for a provider are sent (the api's /notify route). */
+  notifyUrl: (pid: string, provider: string) => string;
+  /** The providers there are (default: paykit's own). */
+  providers?: ProviderRegistry;
+  log?: Logger;
+  /** When the sweeper first asks the gateway about an unpaid order. Default 60 s. */
+  firstCheckMs?: number;
+  /**
+   * The longest a merchant's handler may run (default 10 s). Past it, the transaction it runs in is rolled back and
+   * the handler runs again later, so a hung handler cannot hold a connection (or, on PGlite, the whole database).
+   */
+  handlerTimeoutMs?: number;
+  /** How long a create holds its order against other creates (default 60 s: a crashed holder's lease runs out). */
+  createLeaseMs?: number;
+  /** How long a create waits for another create of the same order before REQUEST_IN_PROGRESS (default 10 s). */
+  createWaitMs?: number;
+  /** How long the notification log keeps a row (default 30 days; the sweeper prunes). */
+  notificationRetentionMs?: number;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+/** What every part of the payment service shares: its options, the stores, the log, and merchant lookups. */
+export class ServiceContext {
+  readonly store: OrderStore;
+  readonly refunds: RefundStore;
+  readonly notifications: NotificationLog;
+  readonly secondPayments: SecondPaymentStore;
+  readonly providers: ProviderRegistry;
+  readonly log: Logger;
+
+  constructor(readonly options: PaymentServiceOptions) {
+    this.store = new OrderStore(options.db);
+    this.refunds = new RefundStore(options.db);
+    this.notifications = new NotificationLog(options.db);
+    this.secondPayments = new SecondPaymentStore(options.db);
+    this.providers = options.providers ?? builtInProviders;
+    this.log = options.log ?? silent;
+  }
+
+  merchant(pid: string): Merchant {
+    return this.options.merchants.get(pid);
+  }
+
+  /** The merchant's adapter for a provider; CONFIG_INVALID when it has none. */
+  adapter(merchant: Merchant, provider: string): PaymentAdapter {
+    const adapter = merchant.adapters[provider];
+    if (!adapter)
+      throw new PayKitError("CONFIG_INVALID", `merchant ${merchant.pid} has no ${provider} configuration`);
+    return adapter;
+  }
+
+  /** A provider's module (for its facts: grantsRefunds, payTypeFixedPerOrder). */
+  module(provider: string): ProviderModule | undefined {
+    return this.providers.get(provider);
+  }
+
+  notifyUrl(pid: string, provider: string): string {
+    return this.options.notifyUrl(pid, provider);
+  }
+}
