@@ -6,9 +6,9 @@
  * Without PAYKIT_API_KEY it uses the development key the api generated in apps/api/.paykit-data/dev-secrets.json.
  */
 import { join } from "node:path";
+import type { AppRouter } from "@paykit/server";
+import { devSecrets } from "@paykit/server";
 import { createTRPCClient, httpLink } from "@trpc/client";
-import { devSecrets } from "../src/env";
-import type { AppRouter } from "../src/router/index";
 
 const url = process.env.PAYKIT_API_URL ?? "http://127.0.0.1:4000";
 const apiKey =

@@ -1,3 +1,2 @@
-export { type ApiEnv, devSecrets, loadEnv } from "./env";
-export type { AppRouter } from "./router/index";
+export { type ApiEnv, type AppRouter, devSecrets, loadEnv } from "@paykit/server";
 export { type Api, startApi } from "./server";

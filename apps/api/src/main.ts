@@ -1,4 +1,4 @@
-import { loadEnv } from "./env";
+import { loadEnv } from "@paykit/server";
 import { startApi } from "./server";
 
 /** `pnpm --filter @paykit/api start`: settings from the environment (see the README). */

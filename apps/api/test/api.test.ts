@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signCheckoutToken } from "@paykit/pay-core";
 import { type Sandbox, startSandbox, until } from "@paykit/sandbox";
+import type { AppRouter } from "@paykit/server";
+import { loadEnv } from "@paykit/server";
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadEnv } from "../src/env";
-import type { AppRouter } from "../src/router/index";
 import { type Api, startApi } from "../src/server";
 
 const API_KEY = "test-only-api-key";

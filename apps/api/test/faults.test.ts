@@ -35,13 +35,13 @@ import {
   startSandbox,
   until,
 } from "@paykit/sandbox";
+import type { AppRouter } from "@paykit/server";
+import { loadEnv } from "@paykit/server";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { type SQL, sql } from "drizzle-orm";
 import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadEnv } from "../src/env";
-import type { AppRouter } from "../src/router/index";
 import { type Api, startApi } from "../src/server";
 
 const API_KEY = `test-only-api-key-${randomBytes(8).toString("hex")}`;

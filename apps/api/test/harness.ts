@@ -12,9 +12,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Database, openDatabase } from "@paykit/pay-core";
 import type { Sandbox } from "@paykit/sandbox";
+import type { AppRouter } from "@paykit/server";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import type { SQL } from "drizzle-orm";
-import type { AppRouter } from "../src/router/index";
 
 export const PG_URL = process.env.DATABASE_URL;
 

@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Sandbox, startSandbox, until } from "@paykit/sandbox";
+import { loadEnv } from "@paykit/server";
 import { TRPCClientError } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadEnv } from "../src/env";
 import { type Api, startApi } from "../src/server";
 import { type ApiProcess, control, count, merchantClient, PG_URL, rows, spawnApi } from "./harness";
 

@@ -1,7 +1,7 @@
 import "server-only";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { AppRouter } from "@paykit/api";
+import type { AppRouter } from "@paykit/client";
 import { createTRPCClient, httpLink } from "@trpc/client";
 
 /**

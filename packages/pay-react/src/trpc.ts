@@ -1,4 +1,4 @@
-import type { AppRouter } from "@paykit/api";
+import type { AppRouter } from "@paykit/client";
 import { createTRPCReact } from "@trpc/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 

@@ -1,4 +1,4 @@
-import type { AppRouter } from "@paykit/api";
+import type { AppRouter } from "@paykit/client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
 import { TRPCClientError, type TRPCLink } from "@trpc/client";

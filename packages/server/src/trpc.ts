@@ -97,6 +97,8 @@ const t = initTRPC.context<Context>().create({
       data: {
         code: shape.data.code,
         httpStatus: ERROR_CODES[paykit.code].status,
+        /** Whether the same request may simply be sent again (docs/errors.md). */
+        retryable: ERROR_CODES[paykit.code].retryable,
         paykit: paykit.toJSON(),
         requestId: ctx?.requestId,
       },

@@ -1,0 +1,334 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import {
+  builtInProviders,
+  type Database,
+  type Db,
+  describeError,
+  ERROR_CODES,
+  isCleanText,
+  MerchantRegistry,
+  openDatabase,
+  type PayHandler,
+  type PayKitErrorCode,
+  PaymentService,
+  type ProviderRegistry,
+} from "@paykit/pay-core";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import pino, { type Logger } from "pino";
+import type { ApiEnv } from "./env";
+import { privateDirectory, tightenTree } from "./files";
+import { Idempotency } from "./idempotency";
+import { RateLimiter, StreamSlots } from "./limits";
+import { appRouter } from "./router/index";
+import type { Context } from "./trpc";
+
+export interface Api {
+  url: string;
+  server: Server;
+  service: PaymentService;
+  database: Database;
+  close(): Promise<void>;
+}
+
+/** A gateway's notifications: /notify/<provider>/<pid> (the provider module decides what it accepts there). */
+const NOTIFY_ROUTE = /^\/notify\/([a-z0-9-]{1,32})\/([A-Za-z0-9_-]{1,64})\/?$/;
+
+/** The client's IP: the socket's, or X-Forwarded-For's entry added by the outermost of `trust` proxies. */
+export function clientIp(req: IncomingMessage, trust: number): string | undefined {
+  let ip = req.socket.remoteAddress;
+  if (trust > 0) {
+    const hops = String(req.headers["x-forwarded-for"] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    ip = hops[hops.length - trust] ?? ip;
+  }
+  return ip?.replace(/^::ffff:/, "");
+}
+
+class BodyTooLarge extends Error {}
+
+/** The request body, up to `limit` bytes; BodyTooLarge past it (nothing more is read). */
+async function rawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A paykit error as a plain JSON answer (outside tRPC: the notify routes, limits, health). */
+function sendError(res: ServerResponse, code: PayKitErrorCode, message: string, requestId: string) {
+  if (res.headersSent) return void res.end();
+  res.writeHead(ERROR_CODES[code].status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify({ code, message, retryable: ERROR_CODES[code].retryable, requestId }));
+}
+
+const header = (req: IncomingMessage, name: string) => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+export interface StartOptions {
+  /** Your handler for each order `type` (like vk-uni-pay's pay-notify/<type>.js), run once per paid order. */
+  handlers?: Record<string, PayHandler>;
+  /** Runs once the database is open and migrated, before the api serves: create your own tables here. */
+  setup?: (db: Db) => Promise<void>;
+  logger?: Logger;
+  /** The providers to serve (default: paykit's own; add one with `builtInProviders.with(yours)`). */
+  providers?: ProviderRegistry;
+}
+
+/**
+ * Starts the api: opens the database and runs its migrations, builds every merchant's adapters, serves the tRPC
+ * router under /trpc and the gateways' notifications under /notify/<provider>/<pid>, and runs the sweeper.
+ *
+ * It is built to stay up: a database that goes away gives DATABASE_UNAVAILABLE (503, retryable) and notifications
+ * answered non-2xx (the gateways retry) until it is back; every body, field and stream has a limit checked before
+ * work is done (docs/security.md lists them).
+ */
+export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise<Api> {
+  const log =
+    options.logger ??
+    pino({
+      level: env.LOG_LEVEL,
+      redact: {
+        paths: [
+          "req.headers.authorization",
+          "req.headers['x-api-key']",
+          "*.privateKey",
+          "*.apiV3Key",
+          "*.checkout",
+        ],
+        remove: true,
+      },
+    });
+  // The data directory holds orders (PGlite), development keys and secrets: this user's only, whatever the umask.
+  const opened = privateDirectory(env.DATA_DIR);
+  if (opened)
+    log.warn(
+      { dataDir: env.DATA_DIR, mode: opened },
+      "the data directory was open to other users; it is now 0700 (see docs/security.md)",
+    );
+  const database = await openDatabase(
+    env.DATABASE_URL
+      ? {
+          url: env.DATABASE_URL,
+          connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+          statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+          idleInTransactionTimeoutMs: env.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+          lockTimeoutMs: env.DB_LOCK_TIMEOUT_MS,
+          poolSize: env.DB_POOL_SIZE,
+          applicationName: env.DB_APPLICATION_NAME,
+          onConnectionError: (error) => log.warn({ error }, "database connection lost; the pool replaces it"),
+        }
+      : { dataDir: join(env.DATA_DIR, "pglite") },
+  );
+  // Everything under it is closed too (PGlite makes its files 0666 whatever the umask), now and once a minute.
+  const tighten = () => tightenTree(env.DATA_DIR);
+  tighten();
+  await options.setup?.(database.db);
+  const providers = options.providers ?? builtInProviders;
+  const merchants = await MerchantRegistry.load(JSON.parse(readFileSync(env.MERCHANT_CONFIG, "utf8")), {
+    db: database.db,
+    providers,
+  });
+  let publicUrl = env.PUBLIC_URL ?? "";
+  const service = new PaymentService({
+    db: database.db,
+    merchants,
+    handlers: options.handlers ?? {},
+    notifyUrl: (pid, provider) => `${publicUrl}/notify/${provider}/${pid}`,
+    providers,
+    log,
+    handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
+    createLeaseMs: env.CREATE_LEASE_MS,
+    notificationRetentionMs: env.NOTIFICATION_RETENTION_DAYS * 86400_000,
+  });
+  const idempotency = new Idempotency(database.db, env.IDEMPOTENCY_LEASE_MS);
+  const limits = {
+    buyerCalls: new RateLimiter(env.BUYER_CALLS_PER_MINUTE),
+    streams: new StreamSlots({
+      perCheckout: env.STREAMS_PER_CHECKOUT,
+      perIp: env.STREAMS_PER_IP,
+      max: env.STREAMS_MAX,
+    }),
+  };
+
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: "/trpc/",
+    maxBodySize: env.BODY_LIMIT_BYTES,
+    maxBatchSize: env.MAX_BATCH_SIZE,
+    createContext: ({ req, res }): Context => {
+      const requestId = (res.getHeader("x-request-id") as string | undefined) ?? randomUUID();
+      const auth = header(req, "authorization");
+      return {
+        service,
+        env,
+        idempotency,
+        limits,
+        requestId,
+        log: log.child({ requestId }),
+        client: { userAgent: header(req, "user-agent"), clientIP: clientIp(req, env.TRUST_PROXY) },
+        apiKey: auth?.startsWith("Bearer ") ? auth.slice(7).trim() : header(req, "x-api-key"),
+        idempotencyKey: header(req, "idempotency-key"),
+      };
+    },
+    onError: ({ error, path, ctx }) => {
+      if (error.code === "INTERNAL_SERVER_ERROR")
+        ctx?.log.error({ path, message: error.message }, "request failed");
+    },
+  });
+
+  /**
+   * 413, and the connection closes (Node closes one whose body was not read). A client still sending may see the
+   * reset before the answer; one that sent `Expect: 100-continue` gets the 413 before it sends the body at all.
+   */
+  const tooLarge = (_req: IncomingMessage, res: ServerResponse, requestId: string) => {
+    res.setHeader("Connection", "close");
+    sendError(res, "PAYLOAD_TOO_LARGE", `the body is over ${env.BODY_LIMIT_BYTES} bytes`, requestId);
+  };
+
+  /** Whether the database answers, checked at most once a second however often it is asked. */
+  let health = { at: 0, reachable: true };
+  const databaseReachable = async () => {
+    if (Date.now() - health.at > 1000) health = { at: Date.now(), reachable: await database.ping() };
+    return health.reachable;
+  };
+
+  const server = createServer(
+    {
+      headersTimeout: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      // How often Node looks for requests past their timeouts (its default, 30 s, lets slow clients linger).
+      connectionsCheckingInterval: Math.min(1000, env.HTTP_HEADERS_TIMEOUT_MS),
+    },
+    async (req, res) => {
+      const requestId = /^[\w-]{8,64}$/.test(header(req, "x-request-id") ?? "")
+        ? (header(req, "x-request-id") as string)
+        : randomUUID();
+      res.setHeader("x-request-id", requestId);
+      const path = (req.url ?? "/").split("?")[0] ?? "/";
+      try {
+        // A declared body over the limit is refused before a byte of it is read.
+        if (Number(header(req, "content-length") ?? 0) > env.BODY_LIMIT_BYTES)
+          return tooLarge(req, res, requestId);
+        if (path.startsWith("/trpc/")) {
+          // The body is read here, within the limit, and handed to tRPC as text: a chunked body over the limit is a
+          // 413 answer too, not a connection tRPC tears down mid-stream.
+          if (req.method === "POST")
+            (req as { body?: string }).body = (await rawBody(req, env.BODY_LIMIT_BYTES)).toString("utf8");
+          return await trpc(req, res);
+        }
+        const notify = NOTIFY_ROUTE.exec(path);
+        const query = new URL(req.url ?? "/", "http://api.local").searchParams;
+        if (notify && [...query].some(([k, v]) => !isCleanText(k) || !isCleanText(v)))
+          return sendError(res, "INVALID_INPUT", "the query holds text no gateway sends", requestId);
+        if (notify && req.method === "GET") {
+          // A gateway console's URL check (WeChat's message push), where the provider has one.
+          const reply = service.notifyGet(notify[2] ?? "", notify[1] ?? "", query);
+          res.writeHead(reply.status, { "Content-Type": reply.contentType });
+          res.end(reply.body);
+          return;
+        }
+        if (notify && req.method === "POST") {
+          const [, provider = "", pid = ""] = notify;
+          const reply = await service.notify(pid, provider, {
+            rawBody: await rawBody(req, env.BODY_LIMIT_BYTES),
+            headers: req.headers,
+            query,
+          });
+          log.info({ requestId, provider, pid, status: reply.status }, "notification answered");
+          res.writeHead(reply.status, { "Content-Type": reply.contentType });
+          res.end(reply.body);
+          return;
+        }
+        if (path === "/healthz" || path === "/readyz") {
+          // /healthz: the process is up (always 200) and how its dependencies are; /readyz: whether to send it
+          // traffic (503 while the database is away), for a load balancer.
+          const reachable = await databaseReachable();
+          const status = reachable ? "ok" : "degraded";
+          res.writeHead(path === "/readyz" && !reachable ? 503 : 200, { "Content-Type": "application/json" });
+          res.end(
+            JSON.stringify({
+              ok: reachable,
+              status,
+              database: database.kind,
+              databaseReachable: reachable,
+              merchants: merchants.pids.length,
+              streams: limits.streams.size,
+              notificationsRefused: service.refused,
+            }),
+          );
+          return;
+        }
+        res.writeHead(404, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ code: "NOT_FOUND" }));
+      } catch (error) {
+        if (error instanceof BodyTooLarge) return tooLarge(req, res, requestId);
+        log.error({ requestId, path, error: describeError(error) }, "unhandled");
+        sendError(res, "INTERNAL", "internal error", requestId);
+      }
+    },
+  );
+  // `Expect: 100-continue`: a body over the limit is refused before the client sends it.
+  server.on("checkContinue", (req, res) => {
+    if (Number(header(req, "content-length") ?? 0) > env.BODY_LIMIT_BYTES)
+      return tooLarge(req, res, randomUUID());
+    res.writeContinue();
+    server.emit("request", req, res);
+  });
+  server.maxConnections = env.HTTP_MAX_CONNECTIONS;
+  await new Promise<void>((resolve) => server.listen(env.PORT, env.HOST, resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${env.HOST}:${port}`;
+  publicUrl ||= url;
+
+  let sweeping = false;
+  let lastHousekeeping = 0;
+  const sweep = async () => {
+    await service.sweep();
+    // Once a minute: forget old idempotent answers, and keep PGlite's new files closed to other users.
+    if (Date.now() - lastHousekeeping > 60_000) {
+      lastHousekeeping = Date.now();
+      await idempotency.prune(new Date(Date.now() - env.IDEMPOTENCY_RETENTION_HOURS * 3600_000));
+      tighten();
+    }
+  };
+  const sweeper =
+    env.SWEEP_INTERVAL_MS > 0
+      ? setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          sweep()
+            .catch((error: unknown) => log.warn({ error: describeError(error) }, "sweep failed"))
+            .finally(() => {
+              sweeping = false;
+            });
+        }, env.SWEEP_INTERVAL_MS)
+      : undefined;
+  sweeper?.unref();
+
+  log.info({ url, database: database.kind, merchants: merchants.pids }, "paykit api listening");
+  return {
+    url,
+    server,
+    service,
+    database,
+    close: async () => {
+      clearInterval(sweeper);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.close();
+    },
+  };
+}
