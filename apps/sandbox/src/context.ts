@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
+import type { OpenOrderProbe } from "./control/open-orders";
 import type { SandboxCredentials, SandboxMerchant } from "./credentials";
 import type { Notifier } from "./notify";
-import type { OpenOrderProbe } from "./open-orders";
 import type { Store } from "./store";
 
 /** How the gateway signs WeChat responses and notifications: platform certificate or WeChat Pay public key. */
@@ -24,7 +24,7 @@ export interface SandboxContext {
   /** The URL the sandbox is reachable at, for the pay-page links it hands out. */
   baseUrl: () => string;
   timeScale: number;
-  /** Counts gateway orders open at once per merchant order number (a test probe, see open-orders.ts). */
+  /** Counts gateway orders open at once per merchant order number (a test probe, see control/open-orders.ts). */
   openOrders: OpenOrderProbe;
   /** Gateway API calls wait this long before they are handled (a slow gateway, for tests; 0 by default). */
   delayMs: number;

@@ -1,7 +1,7 @@
-import type { AlipayGateway, AlipayTrade } from "./alipay/gateway";
+import type { AlipayGateway, AlipayTrade } from "./alipay";
 import type { SandboxContext } from "./context";
 import { escapeHtml, html, type Router, type SandboxRequest, type SandboxResponse } from "./http";
-import type { WechatGateway, WechatTrade } from "./wechat/api";
+import type { WechatGateway, WechatTrade } from "./wechat";
 
 /** What a pay page shows, whichever gateway the trade is at. */
 interface Cashier {

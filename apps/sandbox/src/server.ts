@@ -3,18 +3,19 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { AlipayGateway } from "./alipay/gateway";
+import { AlipayGateway } from "./alipay";
 import { AppleAppStore } from "./apple";
 import type { SandboxContext, WechatSignMode } from "./context";
 import { ControlApi } from "./control";
+import { OpenOrderProbe } from "./control/open-orders";
+import { Tampering } from "./control/tamper";
 import { loadOrCreateCredentials, merchantConfig } from "./credentials";
 import { json, Router, readRequest, type SandboxRequest, send } from "./http";
 import { Notifier } from "./notify";
-import { OpenOrderProbe } from "./open-orders";
 import { PayPages } from "./pages";
 import { Store } from "./store";
-import { WechatGateway } from "./wechat/api";
-import { WechatVirtualPay } from "./wechat/virtual";
+import { WechatGateway } from "./wechat";
+import { WechatVirtualPay } from "./wechat-virtual";
 
 export interface SandboxOptions {
   /** Where keys, state and the merchant config live. Required: the sandbox's keys must outlive a restart. */
@@ -82,19 +83,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const alipay = new AlipayGateway(ctx);
   const virtual = new WechatVirtualPay(ctx);
   const apple = new AppleAppStore(ctx);
+  // Copies broken on purpose (control/tamper.ts): their bodies are made when queued; their WeChat Pay signature
+  // headers and virtual-payment push URLs are broken after the gateway signs each delivery.
+  const tampering = new Tampering(ctx, alipay, apple);
   ctx.notifier = new Notifier({
     store,
     timeScale: ctx.timeScale,
-    headersFor: (d) => (d.provider === "wxpay" ? wechat.deliveryHeaders(d) : {}),
-    urlFor: (d) => (d.provider === "wxpay-virtual" ? virtual.deliveryUrl(d) : d.url),
-    tamper: (d, t) =>
-      d.provider === "wxpay"
-        ? wechat.tamperedBody(d, t)
-        : d.provider === "alipay"
-          ? alipay.tamperedBody(d, t)
-          : d.provider === "wxpay-virtual"
-            ? virtual.tamperedBody(d, t)
-            : { body: d.body },
+    headersFor: (d) => (d.provider === "wxpay" ? tampering.headers(d, wechat.deliveryHeaders(d)) : {}),
+    urlFor: (d) => (d.provider === "wxpay-virtual" ? tampering.url(d, virtual.deliveryUrl(d)) : d.url),
+    tamper: (d, t) => tampering.body(d, t),
   });
 
   const router = new Router();
@@ -103,7 +100,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   virtual.mount(router);
   apple.mount(router);
   new PayPages(ctx, wechat, alipay).mount(router);
-  if (options.control) new ControlApi(ctx, wechat, alipay, virtual, apple).mount(router);
+  if (options.control) new ControlApi(ctx, wechat, alipay, virtual, apple, tampering).mount(router);
   router.on("GET", "/", () =>
     json(200, { name: "paykit sandbox", wechat: "/v3/...", alipay: "/gateway.do" }),
   );

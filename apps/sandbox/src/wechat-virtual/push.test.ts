@@ -1,6 +1,6 @@
 import { createDecipheriv } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { encryptForPush } from "./virtual";
+import { encryptForPush } from "./push";
 
 /** Decrypts a secure-mode push as a merchant would (written here, not shared with the sandbox's code). */
 function decrypt(encodingAESKey: string, encrypt: string) {

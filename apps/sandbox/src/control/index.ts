@@ -1,10 +1,11 @@
-import type { AlipayGateway } from "./alipay/gateway";
-import type { AppleAppStore } from "./apple";
-import type { SandboxContext } from "./context";
-import { json, type Router, type SandboxRequest, type SandboxResponse } from "./http";
-import { TAMPERS, type Tamper } from "./notify";
-import type { WechatGateway } from "./wechat/api";
-import type { WechatVirtualPay } from "./wechat/virtual";
+import type { AlipayGateway } from "../alipay";
+import type { AppleAppStore } from "../apple";
+import type { SandboxContext } from "../context";
+import { json, type Router, type SandboxRequest, type SandboxResponse } from "../http";
+import { TAMPERS, type Tamper } from "../notify";
+import type { WechatGateway } from "../wechat";
+import type { WechatVirtualPay } from "../wechat-virtual";
+import type { Tampering } from "./tamper";
 
 const ALIPAY_TAMPERS: readonly Tamper[] = ["body", "signature", "amount"];
 
@@ -21,8 +22,8 @@ const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
 
 /**
  * The test-control API under /sandbox/control, for tests and the demo (off unless enabled): act as the buyer
- * (pay, fail), and work the notification queue (inspect, resend, duplicate, tamper). Everything else goes
- * through the real protocol endpoints.
+ * (pay, fail), and work the notification queue (inspect, resend, duplicate, tamper: see tamper.ts). Everything else
+ * goes through the real protocol endpoints.
  */
 export class ControlApi {
   constructor(
@@ -31,6 +32,7 @@ export class ControlApi {
     private readonly alipay: AlipayGateway,
     private readonly virtual: WechatVirtualPay,
     private readonly apple: AppleAppStore,
+    private readonly tampering: Tampering,
   ) {}
 
   mount(router: Router): void {
@@ -110,7 +112,7 @@ export class ControlApi {
         const b = body(req);
         const payload = typeof b.payload === "object" && b.payload !== null ? b.payload : {};
         return json(200, {
-          jws: b.chain === "foreign" ? await this.apple.signForeign(payload) : this.apple.signJws(payload),
+          jws: b.chain === "foreign" ? await this.tampering.foreignJws(payload) : this.apple.signJws(payload),
         });
       })
       // A slow gateway: every protocol call waits `ms` before it is handled (0 turns it off).
