@@ -2,6 +2,7 @@
 import type { Provider } from "@paykit/pay-core";
 import { useEffect, useState } from "react";
 import { formatFen } from "./checkout-token";
+import { qrContentOf } from "./invoke";
 import type { PaymentState } from "./machine";
 import { loadQrCode, QrCode } from "./qr";
 import type { OrderSnapshot, PaymentResult } from "./trpc";
@@ -17,13 +18,6 @@ export interface CheckoutProps extends Omit<UsePaymentOptions, "onStateChange"> 
   providers?: Provider[];
   onStateChange?: (state: PaymentState) => void;
   onPaid?: (order: OrderSnapshot) => void;
-}
-
-/** The text a QR pay type encodes. */
-function qrTextOf(result: PaymentResult): string | undefined {
-  if (result.pay_type === "wxpay_h5") return result.orderInfo.code_url;
-  if (result.pay_type === "alipay_h5") return result.orderInfo.qr_code;
-  return undefined;
 }
 
 function Countdown({ until }: { until: number }) {
@@ -88,10 +82,10 @@ export function Checkout({ merchantName, providers = ["wxpay", "alipay"], ...opt
       {state.status === "waiting" && state.mode === "qr" && (
         <div className="paykit-qr">
           <QrCode
-            value={qrTextOf(state.result) ?? ""}
+            value={qrContentOf(state.result) ?? ""}
             size={220}
             data-testid="payment-qr"
-            data-content={qrTextOf(state.result)}
+            data-content={qrContentOf(state.result)}
           />
           <p role="status">
             Open {APP[state.provider]} on your phone and scan this code to pay{" "}

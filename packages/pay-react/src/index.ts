@@ -1,7 +1,7 @@
 export { Checkout, type CheckoutProps } from "./Checkout";
 export { type CheckoutSummary, formatFen, readCheckout } from "./checkout-token";
 export { type BuyerEnvironment, detectEnvironment } from "./environment";
-export { alipayAppLink, invokePaySheet, payModeOf, redirectUrlOf, type SheetOutcome } from "./invoke";
+export { invokePaySheet, payModeOf, qrContentOf, redirectUrlOf, type SheetOutcome } from "./invoke";
 export {
   initialPaymentState,
   type PayMode,

@@ -1,48 +1,61 @@
 import { describe, expect, it } from "vitest";
-import type { BuyerEnvironment } from "./environment";
-import { alipayAppLink, payModeOf, redirectUrlOf } from "./invoke";
+import { invokePaySheet, payModeOf, qrContentOf, redirectUrlOf } from "./invoke";
 import type { PaymentResult } from "./trpc";
 
-const phone: BuyerEnvironment = { isPC: false, inWechat: false, inWechatMiniProgram: false, inAlipay: false };
-const pc: BuyerEnvironment = { ...phone, isPC: true };
-const r = (pay_type: string, orderInfo: unknown, needQRcode = false) =>
-  ({ pay_type, orderInfo, needQRcode }) as unknown as PaymentResult;
+const r = (action: unknown) => ({ pay_type: "any", orderInfo: {}, action }) as unknown as PaymentResult;
 
-describe("how a payment is paid where the buyer is", () => {
-  it("scans a QR code when the result says so", () => {
-    expect(payModeOf(r("wxpay_h5", { code_url: "weixin://x" }, true), pc)).toBe("qr");
-    expect(payModeOf(r("alipay_h5", { qr_code: "https://qr.alipay.com/x" }, true), phone)).toBe("qr");
+describe("the browser follows the server's action", () => {
+  it("scans a QR code with the content the server gave", () => {
+    const result = r({ type: "qr", content: "weixin://wxpay/bizpayurl?pr=x" });
+    expect(payModeOf(result)).toBe("qr");
+    expect(qrContentOf(result)).toBe("weixin://wxpay/bizpayurl?pr=x");
   });
 
-  it("goes to WeChat's H5 page with the way back, and to Alipay's pages", () => {
-    const mweb = r("wxpay_mweb", {
-      h5_url: "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx1&package=2",
+  it("goes to the gateway's page, appending the way back where the gateway takes one", () => {
+    const mweb = r({
+      type: "redirect",
+      url: "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx1&package=2",
+      returnParam: "redirect_url",
     });
-    expect(payModeOf(mweb, phone)).toBe("redirect");
-    expect(redirectUrlOf(mweb, phone, "https://shop.example.com/orders/T1")).toBe(
+    expect(payModeOf(mweb)).toBe("redirect");
+    expect(redirectUrlOf(mweb, "https://shop.example.com/orders/T1")).toBe(
       "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx1&package=2&redirect_url=https%3A%2F%2Fshop.example.com%2Forders%2FT1",
     );
-    expect(
-      redirectUrlOf(r("alipay_wap", { url: "https://openapi.alipay.com/gateway.do?x" }), phone, undefined),
-    ).toBe("https://openapi.alipay.com/gateway.do?x");
+    expect(redirectUrlOf(mweb, undefined)).toBe(
+      "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx1&package=2",
+    );
+    const wap = r({ type: "redirect", url: "https://openapi.alipay.com/gateway.do?x" });
+    expect(redirectUrlOf(wap, "https://shop.example.com/back")).toBe(
+      "https://openapi.alipay.com/gateway.do?x",
+    );
   });
 
-  it("opens an Alipay code on a phone in the Alipay app, and opens it directly inside Alipay or when it is not Alipay's", () => {
-    const code = r("alipay_h5", { qr_code: "https://qr.alipay.com/bax01234" });
-    expect(redirectUrlOf(code, phone, undefined)).toBe(alipayAppLink("https://qr.alipay.com/bax01234"));
-    expect(alipayAppLink("https://qr.alipay.com/bax01234")).toBe(
-      "alipays://platformapi/startapp?saId=10000007&qrcode=https%3A%2F%2Fqr.alipay.com%2Fbax01234",
+  it("opens the named pay sheet, and says when this page cannot", async () => {
+    expect(payModeOf(r({ type: "invoke", api: "WeixinJSBridge.getBrandWCPayRequest", params: {} }))).toBe(
+      "invoke",
     );
-    expect(redirectUrlOf(code, { ...phone, inAlipay: true }, undefined)).toBe(
-      "https://qr.alipay.com/bax01234",
-    );
-    expect(
-      redirectUrlOf(r("alipay_h5", { qr_code: "http://127.0.0.1:4010/pay/alipay/ab" }), phone, undefined),
-    ).toBe("http://127.0.0.1:4010/pay/alipay/ab");
-  });
-
-  it("invokes the pay sheet for JSAPI and Alipay mini programs", () => {
-    expect(payModeOf(r("wxpay_h5-weixin", {}), { ...phone, inWechat: true })).toBe("invoke");
-    expect(payModeOf(r("alipay_mp-alipay", "2026"), phone)).toBe("invoke");
+    const calls: unknown[] = [];
+    (globalThis as { window?: unknown }).window = {
+      WeixinJSBridge: {
+        invoke: (_name: string, params: unknown, cb: (res: { err_msg: string }) => void) => {
+          calls.push(params);
+          cb({ err_msg: "get_brand_wcpay_request:ok" });
+        },
+      },
+    };
+    try {
+      const jsapi = r({
+        type: "invoke",
+        api: "WeixinJSBridge.getBrandWCPayRequest",
+        params: { appId: "wx1" },
+      });
+      expect(await invokePaySheet(jsapi)).toBe("done");
+      expect(calls).toEqual([{ appId: "wx1" }]);
+      expect(await invokePaySheet(r({ type: "invoke", api: "wx.requestVirtualPayment", params: {} }))).toBe(
+        "unavailable",
+      );
+    } finally {
+      delete (globalThis as { window?: unknown }).window;
+    }
   });
 });

@@ -64,6 +64,7 @@ const nativeResult = {
   needQRcode: true,
   total_fee: 980,
   platform: "h5",
+  action: { type: "qr", content: "http://127.0.0.1:4010/pay/wxpay/ABC" },
 };
 
 describe("usePayment", () => {

@@ -102,10 +102,10 @@ export function usePayment(options: UsePaymentOptions): UsePayment {
           ...(payOptions.needQRcode !== undefined ? { needQRcode: payOptions.needQRcode } : {}),
           ...(options.openid ? { openid: options.openid } : {}),
         });
-        const mode = payModeOf(result, environment);
+        const mode = payModeOf(result);
         dispatch({ type: "created", result, mode, expiresAt: summary?.time_expire });
         if (mode === "redirect") {
-          const url = redirectUrlOf(result, environment, options.returnUrl);
+          const url = redirectUrlOf(result, options.returnUrl);
           if (url) window.location.assign(url);
         } else if (mode === "invoke") {
           const outcome = await invokePaySheet(result);
