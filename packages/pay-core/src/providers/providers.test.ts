@@ -106,3 +106,22 @@ function files(dir: string): string[] {
     return statSync(path).isDirectory() ? files(path) : /\.tsx?$/.test(name) ? [path] : [];
   });
 }
+
+describe("docs/pay-types.md", () => {
+  it("has the table the provider modules make, row for row", () => {
+    const doc = readFileSync(join(__dirname, "..", "..", "..", "..", "docs", "pay-types.md"), "utf8");
+    const first = (cell: string) => (/^`([\w-]+)`/.exec(cell.trim())?.[1] ?? null) as string | null;
+    const documented = new Map<string, string>();
+    for (const line of doc.split("\n")) {
+      const cells = line.split("|").slice(1, -1);
+      const [provider, platforms, direct, qr] = cells;
+      if (cells.length < 4 || !provider || !platforms || !builtInProviders.has(provider.trim())) continue;
+      for (const platform of platforms.replace(/\(.*?\)/g, "").split(",")) {
+        if (platform.trim() === "any") continue;
+        documented.set(`${provider.trim()} ${platform.trim()}`, `${first(direct ?? "")} ${first(qr ?? "")}`);
+      }
+    }
+    const made = new Map(builtInProviders.table.map(([p, pl, d, q]) => [`${p} ${pl}`, `${d} ${q}`]));
+    expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(made));
+  });
+});

@@ -5,7 +5,7 @@ import {
   createPaymentInputSchema,
   type OrderView,
   PayKitError,
-  PROVIDERS,
+  type Provider,
   pidSchema,
 } from "@paykit/pay-core";
 import { z } from "zod";
@@ -21,7 +21,8 @@ const checkoutToken = z.string().min(1).max(4096);
  */
 export const checkoutCreateSchema = z.object({
   checkout: checkoutToken,
-  provider: z.enum(PROVIDERS),
+  // Which providers exist is the registry's to say (the service checks): a string here, typed as the built-in ids.
+  provider: z.string().max(32) as unknown as z.ZodType<Provider>,
   isPC: z.boolean().optional(),
   needQRcode: z.union([z.boolean(), z.literal("image")]).optional(),
   openid: createPaymentDataSchema.shape.openid,
