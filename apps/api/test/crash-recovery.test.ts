@@ -1,5 +1,7 @@
 /**
- * kill -9 of the api in the middle of a create and of a refund that carried an Idempotency-Key: after a restart,
+ * kill -9 of the api in the middle of creates and of notification handling: restarted on the same port, the
+ * merchant's retries and the gateways' land, and no paid order is lost, no handler runs twice, no order is paid
+ * twice. And in the middle of a create and of a refund that carried an Idempotency-Key: after a restart,
  * the merchant's retry with the same key succeeds once the crashed request's lease has run out: one order, one
  * gateway order, one refund. PostgreSQL only (PGlite is one process's database; this needs the row to outlive the
  * process that wrote it while the next one starts).
@@ -213,4 +215,116 @@ describe.skipIf(!PG_URL)("kill -9 with an Idempotency-Key pending (PostgreSQL)",
       `crash: kill -9 mid-refund with an Idempotency-Key; after restart the retry found the same refund (${seen.length} retryable answers before), refunded once (400 of 1000 fen)`,
     );
   }, 90_000);
+
+  it("kill -9 in the middle of creates and of notification handling loses no payment and pays none twice", async () => {
+    const port = await freePort();
+    const spawnAt = () =>
+      spawnApi({
+        sandbox,
+        apiKey: API_KEY,
+        checkoutSecret: SECRET,
+        port,
+        env: { CREATE_LEASE_MS: String(LEASE_MS) },
+      });
+    const ORDERS = 60;
+    const stamp = Date.now();
+    const orders = Array.from({ length: ORDERS }, (_, i) => ({
+      provider: i % 2 === 0 ? ("wxpay" as const) : ("alipay" as const),
+      out_trade_no: `faultkill${stamp}${i}`,
+    }));
+    const create = (url: string, o: (typeof orders)[number], i: number) =>
+      merchantClient(url, API_KEY).payment.create.mutate({
+        context: { platform: "pc" },
+        provider: o.provider,
+        data: { out_trade_no: o.out_trade_no, total_fee: 700 + i, subject: "Crash test", type: "goods" },
+      });
+    const like = `faultkill${stamp}%`;
+    const paidCount = () =>
+      count(
+        database,
+        sql`select count(*)::int as n from pay_orders where out_trade_no like ${like} and status = 1`,
+      );
+    // Paid and its handler run: markPaid commits first, then the handler and user_order_success commit together.
+    const doneCount = () =>
+      count(
+        database,
+        sql`select count(*)::int as n from pay_orders where out_trade_no like ${like} and status = 1 and user_order_success`,
+      );
+
+    // 1. Creates in flight, eight at a time; the process dies once a third have answered.
+    let first = await spawnAt();
+    const created = new Set<string>();
+    let answered = 0;
+    const inFlight: Promise<void>[] = [];
+    for (const [i, o] of orders.entries()) {
+      inFlight.push(
+        create(first.url, o, i).then(
+          () => {
+            created.add(o.out_trade_no);
+            answered++;
+          },
+          () => undefined,
+        ),
+      );
+      if (inFlight.length % 8 === 0)
+        await Promise.race([
+          Promise.all(inFlight.slice(-8)),
+          until("", async () => answered >= ORDERS / 3, 30_000),
+        ]);
+      if (answered >= ORDERS / 3 && first.child.exitCode === null) first.child.kill("SIGKILL");
+    }
+    await Promise.all(inFlight);
+    const lostInCreate = ORDERS - created.size;
+    expect(lostInCreate, "some creates should have died with the process").toBeGreaterThan(0);
+
+    // 2. A new process on the same port; the merchant retries the creates that got no answer (same out_trade_no).
+    first = await spawnAt();
+    // A create whose process died may still hold its order's lease: REQUEST_IN_PROGRESS until it runs out.
+    const restarted = first;
+    const busy: string[] = [];
+    for (const [i, o] of orders.entries())
+      if (!created.has(o.out_trade_no)) await retried(() => create(restarted.url, o, i), busy);
+
+    // 3. Every buyer pays; the process dies while the notifications are being handled.
+    for (const o of orders) {
+      const res = await fetch(`${sandbox.url}/sandbox/control/pay`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(o),
+      });
+      expect(res.status).toBe(200);
+    }
+    await until("some notifications handled", async () => (await paidCount()) >= 5, 30_000);
+    first.child.kill("SIGKILL");
+    const paidAtCrash = await paidCount();
+
+    // 4. Its successor takes the gateways' retries.
+    const second = await spawnAt();
+    try {
+      await until("every order paid and handled", async () => (await doneCount()) === ORDERS, 90_000);
+      const fulfilled = await count(
+        database,
+        sql`select count(*)::int as n from demo_fulfilments where out_trade_no like ${like}`,
+      );
+      const appliedTwice = await count(
+        database,
+        sql`select count(*)::int as n from (select out_trade_no from pay_notifications where out_trade_no like ${like} and outcome = 'applied' group by out_trade_no having count(*) > 1) t`,
+      );
+      const handlerFailures = await count(
+        database,
+        sql`select count(*)::int as n from pay_notifications where out_trade_no like ${like} and outcome = 'handler_failed'`,
+      );
+      // One fulfilment per order (its primary key would turn a second run into a handler failure), and no order
+      // went from unpaid to paid twice. A process killed between the two commits leaves the order paid with its
+      // handler not yet run: the redelivered notification runs it.
+      expect(fulfilled).toBe(ORDERS);
+      expect(handlerFailures).toBe(0);
+      expect(appliedTwice).toBe(0);
+      console.log(
+        `crash: ${ORDERS} orders; kill -9 after ${ORDERS - lostInCreate} creates answered (${lostInCreate} retried), kill -9 again with ${paidAtCrash} of ${ORDERS} paid; after restart ${ORDERS} paid and handled, ${fulfilled} fulfilments, ${appliedTwice} paid twice, ${handlerFailures} handler failures`,
+      );
+    } finally {
+      await second.stop();
+    }
+  }, 180_000);
 });
