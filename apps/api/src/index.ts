@@ -1,2 +1,3 @@
-export { type ApiEnv, type AppRouter, devSecrets, loadEnv } from "@paykit/server";
+export { type ApiEnv, type AppRouter, devSecrets } from "@paykit/server";
+export { loadEnv } from "./env";
 export { type Api, startApi } from "./server";

@@ -1,4 +1,4 @@
-import { loadEnv } from "@paykit/server";
+import { loadEnv } from "./env";
 import { startApi } from "./server";
 
 /** `pnpm --filter @paykit/api start`: settings from the environment (see the README). */

@@ -3,8 +3,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 
-const appDir = new URL("..", import.meta.url).pathname;
-
 /** A whole number setting with a default and a floor. */
 const int = (fallback: number, min: number) => z.coerce.number().int().min(min).default(fallback);
 
@@ -14,9 +12,10 @@ const envSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   /** PostgreSQL; without it, an embedded PGlite database in DATA_DIR. */
   DATABASE_URL: z.string().optional(),
-  DATA_DIR: z.string().default(join(appDir, ".paykit-data")),
-  /** The merchants' configuration: by default the one the sandbox writes. */
-  MERCHANT_CONFIG: z.string().default(resolve(appDir, "../sandbox/.sandbox-data/merchant-config.json")),
+  /** Where PGlite's data and the development secrets live (default: .paykit-data in the working directory). */
+  DATA_DIR: z.string().default(resolve(".paykit-data")),
+  /** The merchants' configuration file. */
+  MERCHANT_CONFIG: z.string(),
   /** How gateways reach this api, for notify URLs. Default: http://HOST:PORT. */
   PUBLIC_URL: z.string().optional(),
   /** Server-to-server API keys, comma-separated. Default (development): one generated in DATA_DIR. */
@@ -77,9 +76,13 @@ export type ApiEnv = z.output<typeof envSchema> & { apiKeys: string[]; checkoutS
  * Reads the environment. In development, where API_KEYS and CHECKOUT_SECRET are not set, a key and a secret are
  * generated once and kept in DATA_DIR/dev-secrets.json (the demo's web server reads the same file).
  */
-export function loadEnv(source: Record<string, string | undefined> = process.env): ApiEnv {
+export function loadEnv(
+  source: Record<string, string | undefined> = process.env,
+  defaults: { DATA_DIR?: string; MERCHANT_CONFIG?: string } = {},
+): ApiEnv {
   // A setting given as an empty string (`CHECKOUT_SECRET=` in an env file) is not given.
-  const env = envSchema.parse(Object.fromEntries(Object.entries(source).filter(([, v]) => v !== "")));
+  const given = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ""));
+  const env = envSchema.parse({ ...defaults, ...given });
   let apiKeys =
     env.API_KEYS?.split(",")
       .map((k) => k.trim())
