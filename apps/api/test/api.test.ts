@@ -9,6 +9,7 @@ import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, startApi } from "../src/server";
+import { databaseEnv } from "./harness";
 
 const API_KEY = "test-only-api-key";
 const SECRET = "test-only-checkout-secret-0123456789abcdef";
@@ -30,7 +31,7 @@ beforeAll(async () => {
       CHECKOUT_SECRET: SECRET,
       SWEEP_INTERVAL_MS: "0",
       LOG_LEVEL: "silent",
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...databaseEnv(),
     }),
   );
 });

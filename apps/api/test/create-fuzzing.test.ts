@@ -14,7 +14,7 @@ import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, startApi } from "../src/server";
-import { count } from "./harness";
+import { count, databaseEnv } from "./harness";
 import { SEED } from "./notifications";
 
 const API_KEY = `test-only-api-key-${randomBytes(8).toString("hex")}`;
@@ -37,7 +37,7 @@ beforeAll(async () => {
       CHECKOUT_SECRET: randomBytes(32).toString("hex"),
       SWEEP_INTERVAL_MS: "0",
       LOG_LEVEL: "silent",
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...databaseEnv(),
     }),
   );
 });

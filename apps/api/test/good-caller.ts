@@ -3,9 +3,17 @@
  * payments one after another until its stdin closes (or `COUNT` are done), then prints each one's latency in ms as
  * a JSON array. Used by the abuse test: `tsx test/good-caller.ts` with API_URL, API_KEY, PREFIX and COUNT.
  */
-import { merchantClient } from "./harness";
+import type { AppRouter } from "@paykit/server";
+import { createTRPCClient, httpLink } from "@trpc/client";
 
-const client = merchantClient(process.env.API_URL ?? "", process.env.API_KEY ?? "");
+const client = createTRPCClient<AppRouter>({
+  links: [
+    httpLink({
+      url: `${process.env.API_URL}/trpc`,
+      headers: { Authorization: `Bearer ${process.env.API_KEY}` },
+    }),
+  ],
+});
 const count = Number(process.env.COUNT ?? Number.POSITIVE_INFINITY);
 let stop = false;
 process.stdin.on("end", () => {

@@ -4,19 +4,42 @@
  * typed client; and a way to read the database the api writes.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Database, openDatabase } from "@paykit/pay-core";
+import { type Database, MasterKeys, openDatabase } from "@paykit/pay-core";
 import type { Sandbox } from "@paykit/sandbox";
 import type { AppRouter } from "@paykit/server";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import type { SQL } from "drizzle-orm";
+import pg from "pg";
+import { afterAll } from "vitest";
 
 export const PG_URL = process.env.DATABASE_URL;
+
+/**
+ * On PostgreSQL, each test file's api processes share a schema of their own (merchants live in the database, and
+ * test files with different sandboxes would otherwise share `default`), dropped when the file is done; and a
+ * master key, which PostgreSQL requires.
+ */
+const SCHEMA = `t_${randomBytes(6).toString("hex")}`;
+const MASTER_KEYS = MasterKeys.generate("test");
+export const databaseEnv = (): Record<string, string> =>
+  PG_URL ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: SCHEMA, PAYKIT_MASTER_KEYS: MASTER_KEYS } : {};
+if (PG_URL)
+  afterAll(async () => {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      await client.query(`drop schema if exists ${SCHEMA} cascade`);
+    } finally {
+      await client.end();
+    }
+  });
 
 /** A TCP port free right now, for a process that must come back on the same one. */
 export async function freePort(): Promise<number> {
@@ -71,7 +94,7 @@ export async function spawnApi(options: {
       CHECKOUT_SECRET: options.checkoutSecret,
       SWEEP_INTERVAL_MS: "0",
       LOG_LEVEL: "warn",
-      ...(PG_URL ? { DATABASE_URL: PG_URL } : {}),
+      ...databaseEnv(),
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -176,7 +199,9 @@ export async function control<T = Record<string, unknown>>(
  * PGlite the data directory of an api that has stopped (PGlite is one process's at a time).
  */
 export async function openApiDatabase(dataDir?: string): Promise<Database> {
-  return PG_URL ? openDatabase({ url: PG_URL }) : openDatabase({ dataDir: join(dataDir ?? "", "pglite") });
+  return PG_URL
+    ? openDatabase({ url: PG_URL, schema: SCHEMA })
+    : openDatabase({ dataDir: join(dataDir ?? "", "pglite") });
 }
 
 /** A query's rows. */

@@ -15,7 +15,7 @@ import { loadEnv } from "@paykit/server";
 import { type SQL, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, startApi } from "../src/server";
-import { merchantClient } from "./harness";
+import { databaseEnv, merchantClient } from "./harness";
 import {
   alipayMutations,
   captureNotifications,
@@ -53,7 +53,7 @@ beforeAll(async () => {
       CHECKOUT_SECRET: randomBytes(32).toString("hex"),
       SWEEP_INTERVAL_MS: "0",
       LOG_LEVEL: "silent",
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...databaseEnv(),
     }),
   );
   server = merchantClient(api.url, API_KEY);

@@ -12,7 +12,16 @@ import { TRPCClientError } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, startApi } from "../src/server";
-import { type ApiProcess, control, count, merchantClient, PG_URL, rows, spawnApi } from "./harness";
+import {
+  type ApiProcess,
+  control,
+  count,
+  databaseEnv,
+  merchantClient,
+  PG_URL,
+  rows,
+  spawnApi,
+} from "./harness";
 
 const API_KEY = `test-only-api-key-${randomBytes(8).toString("hex")}`;
 let sandbox: Sandbox;
@@ -43,7 +52,7 @@ beforeAll(async () => {
       CHECKOUT_SECRET: randomBytes(32).toString("hex"),
       SWEEP_INTERVAL_MS: "0",
       LOG_LEVEL: "silent",
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...databaseEnv(),
     }),
   );
   server = merchantClient(api.url, API_KEY);

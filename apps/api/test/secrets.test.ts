@@ -16,7 +16,7 @@ import { loadEnv } from "@paykit/server";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, startApi } from "../src/server";
-import { control } from "./harness";
+import { control, databaseEnv } from "./harness";
 
 const API_KEY = `test-only-api-key-${randomBytes(8).toString("hex")}`;
 const CHECKOUT_SECRET = `test-only-checkout-secret-${randomBytes(16).toString("hex")}`;
@@ -46,7 +46,7 @@ beforeAll(async () => {
       API_KEYS: API_KEY,
       CHECKOUT_SECRET,
       SWEEP_INTERVAL_MS: "0",
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...databaseEnv(),
     }),
     { logger: pino({ level: "trace" }, logStream) },
   );

@@ -15,7 +15,7 @@ import { loadEnv } from "@paykit/server";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, startApi } from "../src/server";
-import { count, merchantClient } from "./harness";
+import { count, databaseEnv, merchantClient } from "./harness";
 import { testpaySign } from "./testpay/adapter";
 import { testpay } from "./testpay/index";
 
@@ -97,7 +97,7 @@ beforeAll(async () => {
       CHECKOUT_SECRET: randomBytes(32).toString("hex"),
       SWEEP_INTERVAL_MS: "0",
       LOG_LEVEL: "silent",
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...databaseEnv(),
     }),
     // The registry line.
     { providers: builtInProviders.with(testpay) },

@@ -34,14 +34,34 @@ export function signCheckoutToken(claims: CheckoutClaimsInput, secret: string): 
   return `${payload}.${b64(mac(secret, payload))}`;
 }
 
-/** Verifies a checkout token and returns its claims; refuses a forged, altered or expired one with UNAUTHORIZED. */
-export function verifyCheckoutToken(token: string, secret: string, now = Date.now()): CheckoutClaims {
+/** The merchant a checkout token names, read before it is verified (to know whose secrets verify it). */
+export function checkoutTokenPid(token: string): string {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString("utf8"));
+    return typeof claims?.pid === "string" && claims.pid !== "" ? claims.pid : "default";
+  } catch {
+    return "default";
+  }
+}
+
+/**
+ * Verifies a checkout token with any of `secrets` (a merchant's two during a rotation) and returns its claims;
+ * refuses a forged, altered or expired one with UNAUTHORIZED.
+ */
+export function verifyCheckoutToken(
+  token: string,
+  secrets: string | readonly string[],
+  now = Date.now(),
+): CheckoutClaims {
   const [payload, signature, extra] = token.split(".");
   if (!payload || !signature || extra !== undefined)
     throw new PayKitError("UNAUTHORIZED", "the checkout token is malformed");
-  const expected = mac(secret, payload);
   const given = Buffer.from(signature, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  const signedBy = (secret: string) => {
+    const expected = mac(secret, payload);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  if (!(typeof secrets === "string" ? [secrets] : secrets).some(signedBy)) {
     throw new PayKitError(
       "UNAUTHORIZED",
       "the checkout token's signature does not verify: the checkout was altered or signed with another secret",

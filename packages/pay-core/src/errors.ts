@@ -14,9 +14,20 @@ export const ERROR_CODES = {
     meaning: "Missing or wrong API key or checkout token for this operation.",
   },
   MERCHANT_UNKNOWN: {
-    status: 400,
+    status: 404,
     retryable: false,
-    meaning: "No merchant configuration for this `pid`.",
+    meaning: "No merchant with this `pid`.",
+  },
+  MERCHANT_FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    meaning:
+      "The API key or checkout token is another merchant's: a key acts for its own merchant (or a platform key for its merchants) only.",
+  },
+  MERCHANT_DISABLED: {
+    status: 403,
+    retryable: false,
+    meaning: "The merchant is disabled: it takes no new payments (its notifications are still applied).",
   },
   CONFIG_INVALID: {
     status: 500,

@@ -3,6 +3,7 @@ export {
   type CheckoutClaims,
   type CheckoutClaimsInput,
   checkoutClaimsSchema,
+  checkoutTokenPid,
   signCheckoutToken,
   verifyCheckoutToken,
 } from "./checkout";
@@ -26,6 +27,8 @@ export {
   type MerchantSettings,
   merchantFileSchema,
   merchantSettingsSchema,
+  merchantsOfFile,
+  type Principal,
 } from "./service/merchants";
 export {
   type HandlerOrder,
@@ -45,4 +48,13 @@ export { type RefundRow, RefundStore } from "./store/refunds";
 export { ORDER_STATUS, type OrderStatus } from "./store/schema";
 export { type SecondPaymentPolicy, type SecondPaymentRow, SecondPaymentStore } from "./store/second-payments";
 export { WxSessions } from "./store/sessions";
+export { MasterKeys } from "./tenants/master-keys";
+export {
+  type CredentialKind,
+  type CredentialRow,
+  keyHash,
+  type TenantMerchant,
+  type TenantSnapshot,
+  TenantStore,
+} from "./tenants/store";
 export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";

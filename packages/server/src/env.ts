@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { MasterKeys } from "@paykit/pay-core";
 import { z } from "zod";
 
 /** A whole number setting with a default and a floor. */
@@ -14,8 +15,26 @@ const envSchema = z.object({
   DATABASE_URL: z.string().optional(),
   /** Where PGlite's data and the development secrets live (default: .paykit-data in the working directory). */
   DATA_DIR: z.string().default(resolve(".paykit-data")),
-  /** The merchants' configuration file. */
-  MERCHANT_CONFIG: z.string(),
+  /**
+   * A merchants file (`{ merchants: [...] }`) to import into the database when it differs from the last one
+   * imported: how a file-based setup (and the sandbox's generated config) moves in. Merchants then live in the
+   * database (docs/merchants.md).
+   */
+  MERCHANT_CONFIG: z.string().optional(),
+  /** PostgreSQL: a schema of its own for paykit's tables (created if missing). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .optional(),
+  /**
+   * The master keys that seal gateway secrets and checkout secrets at rest: `id:base64(32 bytes)`, comma-separated,
+   * the first one sealing. Required with DATABASE_URL; in development (PGlite) one is generated in DATA_DIR.
+   */
+  PAYKIT_MASTER_KEYS: z.string().optional(),
+  /** Admin keys (the admin procedures), comma-separated. Default (development): one generated in DATA_DIR. */
+  ADMIN_KEYS: z.string().optional(),
+  /** How often each instance checks the database for changed merchants and credentials (ms). */
+  MERCHANT_REFRESH_MS: int(2000, 100),
   /** How gateways reach this api, for notify URLs. Default: http://HOST:PORT. */
   PUBLIC_URL: z.string().optional(),
   /** Server-to-server API keys, comma-separated. Default (development): one generated in DATA_DIR. */
@@ -70,7 +89,20 @@ const envSchema = z.object({
   NOTIFICATION_RETENTION_DAYS: int(30, 1),
 });
 
-export type ApiEnv = z.output<typeof envSchema> & { apiKeys: string[]; checkoutSecret: string };
+export type ApiEnv = z.output<typeof envSchema> & {
+  /** Platform keys from the environment: they act for every merchant. */
+  apiKeys: string[];
+  /** The platform's checkout secret from the environment: it signs checkouts for every merchant. */
+  checkoutSecret: string;
+  adminKeys: string[];
+  masterKeys: string;
+};
+
+const list = (v: string | undefined) =>
+  v
+    ?.split(",")
+    .map((k) => k.trim())
+    .filter(Boolean) ?? [];
 
 /**
  * Reads the environment. In development, where API_KEYS and CHECKOUT_SECRET are not set, a key and a secret are
@@ -83,29 +115,45 @@ export function loadEnv(
   // A setting given as an empty string (`CHECKOUT_SECRET=` in an env file) is not given.
   const given = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ""));
   const env = envSchema.parse({ ...defaults, ...given });
-  let apiKeys =
-    env.API_KEYS?.split(",")
-      .map((k) => k.trim())
-      .filter(Boolean) ?? [];
+  if (env.DATABASE_URL && !env.PAYKIT_MASTER_KEYS)
+    throw new Error(
+      "PAYKIT_MASTER_KEYS is required with DATABASE_URL: it seals merchants' gateway secrets in the database (docs/merchants.md)",
+    );
+  let apiKeys = list(env.API_KEYS);
+  let adminKeys = list(env.ADMIN_KEYS);
   let checkoutSecret = env.CHECKOUT_SECRET;
-  if (apiKeys.length === 0 || !checkoutSecret) {
+  let masterKeys = env.PAYKIT_MASTER_KEYS;
+  if (apiKeys.length === 0 || adminKeys.length === 0 || !checkoutSecret || !masterKeys) {
     const dev = devSecrets(env.DATA_DIR);
     if (apiKeys.length === 0) apiKeys = [dev.apiKey];
+    if (adminKeys.length === 0) adminKeys = [dev.adminKey];
     checkoutSecret ??= dev.checkoutSecret;
+    masterKeys ??= dev.masterKeys;
   }
-  return { ...env, apiKeys, checkoutSecret };
+  return { ...env, apiKeys, adminKeys, checkoutSecret, masterKeys };
 }
 
-/** Development secrets, generated on first use. */
-export function devSecrets(dataDir: string): { apiKey: string; checkoutSecret: string } {
+export interface DevSecrets {
+  apiKey: string;
+  checkoutSecret: string;
+  adminKey: string;
+  masterKeys: string;
+}
+
+/** Development secrets, generated on first use (and completed, for a file from before a secret existed). */
+export function devSecrets(dataDir: string): DevSecrets {
   const file = join(dataDir, "dev-secrets.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
-  // Made 0700 if new; an existing directory left open is closed (and reported) by startApi.
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const secrets = {
-    apiKey: `pk_dev_${randomBytes(24).toString("base64url")}`,
-    checkoutSecret: randomBytes(32).toString("base64url"),
+  const known: Partial<DevSecrets> = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const secrets: DevSecrets = {
+    apiKey: known.apiKey ?? `pk_dev_${randomBytes(24).toString("base64url")}`,
+    checkoutSecret: known.checkoutSecret ?? randomBytes(32).toString("base64url"),
+    adminKey: known.adminKey ?? `ak_dev_${randomBytes(24).toString("base64url")}`,
+    masterKeys: known.masterKeys ?? MasterKeys.generate("dev"),
   };
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  if (Object.keys(known).length < Object.keys(secrets).length) {
+    // Made 0700 if new; an existing directory left open is closed (and reported) by startApi.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  }
   return secrets;
 }

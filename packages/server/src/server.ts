@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -10,15 +10,19 @@ import {
   describeError,
   ERROR_CODES,
   isCleanText,
+  MasterKeys,
   MerchantRegistry,
+  merchantsOfFile,
   openDatabase,
   type PayHandler,
   type PayKitErrorCode,
   PaymentService,
   type ProviderRegistry,
+  TenantStore,
 } from "@paykit/pay-core";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino, { type Logger } from "pino";
+import { principalOf } from "./access";
 import type { ApiEnv } from "./env";
 import { privateDirectory, tightenTree } from "./files";
 import { Idempotency } from "./idempotency";
@@ -127,6 +131,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
           lockTimeoutMs: env.DB_LOCK_TIMEOUT_MS,
           poolSize: env.DB_POOL_SIZE,
           applicationName: env.DB_APPLICATION_NAME,
+          schema: env.DATABASE_SCHEMA,
           onConnectionError: (error) => log.warn({ error }, "database connection lost; the pool replaces it"),
         }
       : { dataDir: join(env.DATA_DIR, "pglite") },
@@ -136,9 +141,21 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
   tighten();
   await options.setup?.(database.db);
   const providers = options.providers ?? builtInProviders;
-  const merchants = await MerchantRegistry.load(JSON.parse(readFileSync(env.MERCHANT_CONFIG, "utf8")), {
+  // Merchants live in the database, their secrets sealed with the master key; a merchants file is imported when it
+  // is not the one imported last (the sandbox's generated config, a file-based setup moving in).
+  const tenants = new TenantStore(database.db, new MasterKeys(env.masterKeys));
+  if (env.MERCHANT_CONFIG && existsSync(env.MERCHANT_CONFIG)) {
+    const imported = await tenants.importFile(readFileSync(env.MERCHANT_CONFIG, "utf8"), (content: string) =>
+      merchantsOfFile(JSON.parse(content), providers),
+    );
+    if (imported) log.info({ file: env.MERCHANT_CONFIG }, "merchants imported from the file");
+  }
+  const merchants = await MerchantRegistry.fromStore(tenants, {
     db: database.db,
     providers,
+    refreshMs: env.MERCHANT_REFRESH_MS,
+    onError: (error) =>
+      log.warn({ error: describeError(error) }, "merchants not refreshed; tried again shortly"),
   });
   let publicUrl = env.PUBLIC_URL ?? "";
   const service = new PaymentService({
@@ -170,15 +187,19 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     createContext: ({ req, res }): Context => {
       const requestId = (res.getHeader("x-request-id") as string | undefined) ?? randomUUID();
       const auth = header(req, "authorization");
+      const apiKey = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : header(req, "x-api-key");
       return {
         service,
         env,
+        merchants,
+        tenants,
+        principal: principalOf(apiKey, env, merchants),
         idempotency,
         limits,
         requestId,
         log: log.child({ requestId }),
         client: { userAgent: header(req, "user-agent"), clientIP: clientIp(req, env.TRUST_PROXY) },
-        apiKey: auth?.startsWith("Bearer ") ? auth.slice(7).trim() : header(req, "x-api-key"),
+        apiKey,
         idempotencyKey: header(req, "idempotency-key"),
       };
     },
@@ -326,6 +347,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     database,
     close: async () => {
       clearInterval(sweeper);
+      merchants.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();

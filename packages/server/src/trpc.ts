@@ -1,6 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import {
-  type CheckoutClaims,
   describeError,
   ERROR_CODES,
   findInvalidText,
@@ -8,10 +6,12 @@ import {
   inputIssues,
   invalidTextIssue,
   isDatabaseUnavailable,
+  type MerchantRegistry,
   PayKitError,
   type PayKitErrorCode,
   type PaymentService,
-  verifyCheckoutToken,
+  type Principal,
+  type TenantStore,
 } from "@paykit/pay-core";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
@@ -24,7 +24,12 @@ import type { RateLimiter, StreamSlots } from "./limits";
 /** Everything a procedure may use; built per request. */
 export interface Context {
   service: PaymentService;
-  env: Pick<ApiEnv, "apiKeys" | "checkoutSecret">;
+  env: Pick<ApiEnv, "apiKeys" | "adminKeys" | "checkoutSecret">;
+  merchants: MerchantRegistry;
+  /** Who the request's key speaks for, if it has one that is valid. */
+  principal: Principal | undefined;
+  /** The merchants and credentials in the database (admin procedures). */
+  tenants: TenantStore;
   idempotency: Idempotency;
   log: Logger;
   requestId: string;
@@ -41,7 +46,9 @@ export interface Context {
 const TRPC_CODES: Record<PayKitErrorCode, TRPC_ERROR_CODE_KEY> = {
   INVALID_INPUT: "BAD_REQUEST",
   UNAUTHORIZED: "UNAUTHORIZED",
-  MERCHANT_UNKNOWN: "BAD_REQUEST",
+  MERCHANT_UNKNOWN: "NOT_FOUND",
+  MERCHANT_FORBIDDEN: "FORBIDDEN",
+  MERCHANT_DISABLED: "FORBIDDEN",
   CONFIG_INVALID: "INTERNAL_SERVER_ERROR",
   ORDER_NOT_FOUND: "NOT_FOUND",
   ORDER_PAID: "CONFLICT",
@@ -154,28 +161,21 @@ export const buyerCallProcedure = publicProcedure.use(({ ctx, next, path }) => {
   return next();
 });
 
-const sameKey = (given: string, known: string) => {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(known).digest();
-  return timingSafeEqual(a, b);
-};
-
-/** Whether the request carries one of the server-to-server API keys. */
-export const hasApiKey = (ctx: Context) =>
-  ctx.apiKey !== undefined && ctx.env.apiKeys.some((k) => sameKey(ctx.apiKey ?? "", k));
-
-/** Server-to-server callers only: an API key is required. */
+/** Server-to-server callers only: an API key is required (which merchants it acts for is checked per call). */
 export const serverProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!hasApiKey(ctx)) {
-    throw new TRPCError({
-      code: "UNAUTHORIZED",
-      message: "this operation needs an API key (Authorization: Bearer <key>)",
-    });
+  if (!ctx.principal || ctx.principal.kind === "admin") {
+    throw new PayKitError("UNAUTHORIZED", "this operation needs an API key (Authorization: Bearer <key>)");
   }
   return next();
 });
 
-/** The checkout a browser carries, verified; UNAUTHORIZED when forged, altered or expired. */
-export function checkoutOf(ctx: Context, token: string): CheckoutClaims {
-  return verifyCheckoutToken(token, ctx.env.checkoutSecret);
-}
+/** Admin callers only: an admin key (ADMIN_KEYS, or one an admin made). */
+export const adminProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (ctx.principal?.kind !== "admin") {
+    throw new PayKitError(
+      "UNAUTHORIZED",
+      "this operation needs an admin key (Authorization: Bearer <admin key>)",
+    );
+  }
+  return next();
+});

@@ -62,6 +62,8 @@ export class Creating {
     const requested = (input as { data?: { pid?: unknown } })?.data?.pid;
     const pid = pidOverride ?? (typeof requested === "string" && requested ? requested : "default");
     const merchant = this.ctx.merchant(pid);
+    if (!merchant.enabled)
+      throw new PayKitError("MERCHANT_DISABLED", `merchant ${pid} is disabled: it takes no new payments`);
     const plan = planPayment(input, { choices: merchant.choices, providers: this.ctx.providers });
     const adapter = this.ctx.adapter(merchant, plan.provider);
     if (!adapter.payTypes.includes(plan.pay_type)) {

@@ -5,6 +5,7 @@ import type { PayTypeChoices } from "../contract/resolve";
 import { PayKitError } from "../errors";
 import { builtInProviders, type ProviderRegistry } from "../providers/index";
 import type { Db } from "../store/db";
+import type { TenantMerchant, TenantStore } from "../tenants/store";
 
 /** What a merchant chooses about its payments, beside its gateways' credentials. */
 export const merchantSettingsSchema = z.object({
@@ -20,6 +21,8 @@ export type MerchantSettings = z.output<typeof merchantSettingsSchema>;
 export interface Merchant {
   pid: string;
   name: string;
+  /** A disabled merchant's creates are refused; its notifications are still applied. */
+  enabled: boolean;
   /** Its adapter for each provider it has configured, by provider id. */
   adapters: Partial<Record<string, PaymentAdapter>>;
   /** Its choices that change pay types, per provider (from each adapter). */
@@ -49,6 +52,25 @@ export function merchantFileSchema(providers: ProviderRegistry = builtInProvider
   });
 }
 
+/** A merchants file's merchants, as the database keeps them (each provider's config under its config key). */
+export function merchantsOfFile(
+  content: unknown,
+  providers: ProviderRegistry = builtInProviders,
+): TenantMerchant[] {
+  const file = merchantFileSchema(providers).parse(content) as {
+    merchants: (Record<string, unknown> & { pid: string; name: string; settings: MerchantSettings })[];
+  };
+  return file.merchants.map((m) => ({
+    pid: m.pid,
+    name: m.name,
+    enabled: true,
+    settings: m.settings,
+    gateways: Object.fromEntries(
+      providers.modules.flatMap((p) => (m[p.configKey] === undefined ? [] : [[p.configKey, m[p.configKey]]])),
+    ),
+  }));
+}
+
 export type MerchantFile = {
   merchants: ({ pid: string; name?: string; settings?: Partial<MerchantSettings> } & Record<
     string,
@@ -56,11 +78,59 @@ export type MerchantFile = {
   >)[];
 };
 
-/** The merchants an api serves, by pid. */
-export class MerchantRegistry {
-  private readonly byPid = new Map<string, Merchant>();
+/** Who an API key (or admin key) speaks for. */
+export type Principal =
+  | { kind: "merchant"; pid: string; prefix: string }
+  | { kind: "platform"; pids: readonly string[] | "all"; prefix: string }
+  | { kind: "admin"; prefix: string };
 
-  constructor(merchants: Merchant[]) {
+interface Held<T> {
+  value: T;
+  expires: number | null;
+}
+const valid = <T>(h: Held<T>, now: number) => h.expires === null || h.expires > now;
+
+/** Builds a merchant's adapters from its gateway configs (each provider's adapter loaded on first use). */
+async function build(
+  m: { pid: string; name?: string; enabled?: boolean; settings?: unknown },
+  gateways: Record<string, unknown>,
+  options: { db: Db; providers: ProviderRegistry },
+): Promise<Merchant> {
+  const adapters: Record<string, PaymentAdapter> = {};
+  const choices: Record<string, Record<string, unknown>> = {};
+  for (const module of options.providers.modules) {
+    const config = gateways[module.configKey];
+    if (config === undefined || !module.adapter) continue;
+    const adapter = await module.adapter(config, { db: options.db });
+    adapters[module.id] = adapter;
+    if (adapter.choices) choices[module.id] = adapter.choices;
+  }
+  return {
+    pid: m.pid,
+    name: m.name || m.pid,
+    enabled: m.enabled ?? true,
+    adapters,
+    choices,
+    settings: merchantSettingsSchema.parse(m.settings ?? {}),
+  };
+}
+
+/**
+ * The merchants an api serves, by pid, with their credentials. From a file (`load`: fixed for the process's life)
+ * or from the database (`fromStore`: merchants, gateway configs, API keys and checkout secrets, refreshed whenever
+ * the registry's version moves, which every change bumps: each instance sees a change within `refreshMs`).
+ */
+export class MerchantRegistry {
+  private byPid = new Map<string, Merchant>();
+  private keys = new Map<string, Held<Principal>>();
+  private secrets = new Map<string, Held<string>[]>();
+  private version = -1;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    merchants: Merchant[],
+    private readonly source?: { store: TenantStore; db: Db; providers: ProviderRegistry },
+  ) {
     for (const m of merchants) this.byPid.set(m.pid, m);
   }
 
@@ -76,21 +146,66 @@ export class MerchantRegistry {
     const file = merchantFileSchema(providers).parse(content) as {
       merchants: (Record<string, unknown> & { pid: string; name: string; settings: MerchantSettings })[];
     };
-    const merchants = await Promise.all(
-      file.merchants.map(async (m) => {
-        const adapters: Record<string, PaymentAdapter> = {};
-        const choices: Record<string, Record<string, unknown>> = {};
-        for (const module of providers.modules) {
-          const config = m[module.configKey];
-          if (config === undefined || !module.adapter) continue;
-          const adapter = await module.adapter(config, { db: options.db });
-          adapters[module.id] = adapter;
-          if (adapter.choices) choices[module.id] = adapter.choices;
-        }
-        return { pid: m.pid, name: m.name || m.pid, adapters, choices, settings: m.settings };
-      }),
+    return new MerchantRegistry(
+      await Promise.all(file.merchants.map((m) => build(m, m, { db: options.db, providers }))),
     );
-    return new MerchantRegistry(merchants);
+  }
+
+  /** The merchants in the database (see TenantStore), kept current: checked every `refreshMs` (default 2 s). */
+  static async fromStore(
+    store: TenantStore,
+    options: { db: Db; providers?: ProviderRegistry; refreshMs?: number; onError?: (error: unknown) => void },
+  ): Promise<MerchantRegistry> {
+    const registry = new MerchantRegistry([], {
+      store,
+      db: options.db,
+      providers: options.providers ?? builtInProviders,
+    });
+    await registry.refresh();
+    registry.timer = setInterval(() => {
+      registry.refresh().catch((error) => options.onError?.(error));
+    }, options.refreshMs ?? 2000);
+    registry.timer.unref();
+    return registry;
+  }
+
+  /** Reloads merchants and credentials when the registry's version moved; returns whether it did. */
+  async refresh(): Promise<boolean> {
+    const source = this.source;
+    if (!source) return false;
+    if ((await source.store.version()) === this.version) return false;
+    const snapshot = await source.store.snapshot();
+    const merchants = await Promise.all(
+      snapshot.merchants.map((m) => build(m, m.gateways, { db: source.db, providers: source.providers })),
+    );
+    const keys = new Map<string, Held<Principal>>();
+    const secrets = new Map<string, Held<string>[]>();
+    for (const c of snapshot.credentials) {
+      const expires = c.expires_at?.getTime() ?? null;
+      if (c.kind === "checkout_secret" && c.pid) {
+        const list = secrets.get(c.pid) ?? [];
+        list.push({ value: source.store.openSecret(c), expires });
+        secrets.set(c.pid, list);
+      } else if (c.hash) {
+        const value: Principal =
+          c.kind === "admin_key"
+            ? { kind: "admin", prefix: c.prefix }
+            : c.pid
+              ? { kind: "merchant", pid: c.pid, prefix: c.prefix }
+              : { kind: "platform", pids: c.pids ?? "all", prefix: c.prefix };
+        keys.set(c.hash, { value, expires });
+      }
+    }
+    this.byPid = new Map(merchants.map((m) => [m.pid, m]));
+    this.keys = keys;
+    this.secrets = secrets;
+    this.version = snapshot.version;
+    return true;
+  }
+
+  /** Stops watching the database. */
+  close(): void {
+    clearInterval(this.timer);
   }
 
   get(pid: string): Merchant {
@@ -99,7 +214,22 @@ export class MerchantRegistry {
     return m;
   }
 
+  has(pid: string): boolean {
+    return this.byPid.has(pid);
+  }
+
   get pids(): string[] {
     return [...this.byPid.keys()];
+  }
+
+  /** Who a key (by its SHA-256) speaks for, while it is valid. */
+  principal(hash: string, now = Date.now()): Principal | undefined {
+    const held = this.keys.get(hash);
+    return held && valid(held, now) ? held.value : undefined;
+  }
+
+  /** A merchant's checkout secrets that are valid now (two during a rotation). */
+  checkoutSecrets(pid: string, now = Date.now()): string[] {
+    return (this.secrets.get(pid) ?? []).filter((h) => valid(h, now)).map((h) => h.value);
   }
 }

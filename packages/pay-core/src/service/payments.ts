@@ -64,6 +64,16 @@ export class PaymentService {
     });
   }
 
+  /** The providers this service serves. */
+  get providers() {
+    return this.ctx.providers;
+  }
+
+  /** The order database. */
+  get db() {
+    return this.ctx.options.db;
+  }
+
   /**
    * vk-uni-pay's createPayment with orders: validates (writing nothing on bad input), makes or reuses the order,
    * asks the gateway, and returns what the client needs.

@@ -192,6 +192,65 @@ export const idempotency = pgTable(
   (t) => [index("pay_idempotency_created").on(t.create_date)],
 );
 
+/**
+ * Merchants (vk-uni-pay's pid) as tenants: each one's gateway configs, sealed with the master key (one sealed value
+ * per provider config key), its settings, and whether it may take new payments.
+ */
+export const merchants = pgTable("pay_merchants", {
+  pid: text("pid").primaryKey(),
+  name: text("name").notNull().default(""),
+  /** A disabled merchant's creates are refused; its notifications are still verified and applied. */
+  enabled: boolean("enabled").notNull().default(true),
+  settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+  /** Each provider's config, by the provider's config key, sealed (see MasterKeys): never in clear text. */
+  gateways: jsonb("gateways").$type<Record<string, string>>().notNull().default({}),
+  create_date: at("create_date").notNull().defaultNow(),
+  update_date: at("update_date").notNull().defaultNow(),
+});
+
+/**
+ * API keys (stored as their SHA-256, shown once at creation), admin keys, and checkout secrets (sealed). A merchant
+ * may have two of each valid at once while it rotates; one past `expires_at`, or revoked, is refused.
+ */
+export const credentials = pgTable(
+  "pay_credentials",
+  {
+    id: serial("id").primaryKey(),
+    /** The merchant; null for a platform key (for `pids`, or every merchant) or an admin key. */
+    pid: text("pid"),
+    /** api_key, checkout_secret, admin_key */
+    kind: text("kind").notNull(),
+    /** A key's SHA-256, hex. */
+    hash: text("hash"),
+    /** A checkout secret, sealed. */
+    sealed: text("sealed"),
+    /** What lists and logs show of it: its first characters. */
+    prefix: text("prefix").notNull(),
+    /** A platform key's merchants; null: every merchant. */
+    pids: jsonb("pids").$type<string[]>(),
+    label: text("label"),
+    create_date: at("create_date").notNull().defaultNow(),
+    expires_at: at("expires_at"),
+    revoked_at: at("revoked_at"),
+  },
+  (t) => [
+    uniqueIndex("pay_credentials_hash").on(t.hash).where(sql`${t.hash} is not null`),
+    index("pay_credentials_pid").on(t.pid),
+  ],
+);
+
+/**
+ * One row: the version of the merchants and credentials, bumped by every change, so each api instance sees a
+ * change within seconds by reading one number; and the digest of the last merchant file imported.
+ */
+export const registry = pgTable("pay_registry", {
+  id: integer("id").primaryKey().default(1),
+  version: bigint("version", { mode: "number" }).notNull().default(0),
+  imported_file: text("imported_file"),
+});
+
 export type OrderRow = typeof orders.$inferSelect;
+export type MerchantRow = typeof merchants.$inferSelect;
+export type CredentialRow = typeof credentials.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
 export type SecondPaymentRow = typeof secondPayments.$inferSelect;

@@ -1,7 +1,8 @@
 import { router } from "../trpc";
+import { adminRouter } from "./admin";
 import { paymentRouter } from "./payment";
 
-export const appRouter = router({ payment: paymentRouter });
+export const appRouter = router({ payment: paymentRouter, admin: adminRouter });
 
 /** The api's type, for typed clients (`createTRPCClient<AppRouter>`); import it as a type only. */
 export type AppRouter = typeof appRouter;

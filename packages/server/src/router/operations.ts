@@ -6,6 +6,7 @@ import {
   pidSchema,
 } from "@paykit/pay-core";
 import type { z } from "zod";
+import { merchantFor } from "../access";
 import { buyerCallProcedure, serverProcedure } from "../trpc";
 
 /** The api procedure for one operation a provider offers: its input with the merchant's `pid`, called by mutation. */
@@ -18,9 +19,14 @@ function operationProcedure<I, O>(
   const input = (op.input as unknown as z.ZodObject).extend({ pid: pidSchema.optional() });
   return base
     .input(input as unknown as z.ZodType<I & { pid?: string | undefined }>)
-    .mutation(
-      ({ ctx, input }) => ctx.service.operation(provider, name, input.pid || "default", input) as Promise<O>,
-    );
+    .mutation(({ ctx, input }) => {
+      // A server's key must act for the merchant; a buyer's call (no key) names it, and proves itself (Apple's
+      // signature, WeChat's login code) to the merchant's gateway.
+      const pid = ctx.principal
+        ? merchantFor(ctx.principal, ctx.merchants, input.pid)
+        : input.pid || "default";
+      return ctx.service.operation(provider, name, pid, input) as Promise<O>;
+    });
 }
 
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void

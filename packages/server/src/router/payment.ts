@@ -9,7 +9,8 @@ import {
   pidSchema,
 } from "@paykit/pay-core";
 import { z } from "zod";
-import { type Context, checkoutOf, hasApiKey, publicProcedure, router, serverProcedure } from "../trpc";
+import { checkoutOf, merchantFor } from "../access";
+import { type Context, publicProcedure, router, serverProcedure } from "../trpc";
 import { operationProcedures } from "./operations";
 
 /** A checkout token is a few hundred bytes; 4 kB leaves room for a large custom without inviting megabytes. */
@@ -44,18 +45,24 @@ const browserContext = (ctx: Context) => ({
   ...(ctx.client.clientIP ? { clientIP: ctx.client.clientIP } : {}),
 });
 
+/** The checkout a browser carries, verified with its merchant's secrets. */
+const checkout = (ctx: Context, token: string) => checkoutOf(token, ctx.env, ctx.merchants);
+
+/** The merchant a server call acts for (see merchantFor). */
+const merchant = (ctx: Context, pid: string | undefined) => merchantFor(ctx.principal, ctx.merchants, pid);
+
 /**
- * Who may see an order: a server, or the browser holding that order's checkout (until the checkout expires).
- * Returns the merchant, and when a browser's access ends (undefined for a server).
+ * Who may see an order: a server for its merchant, or the browser holding that order's checkout (until the
+ * checkout expires). Returns the merchant, and when a browser's access ends (undefined for a server).
  */
 function accessTo(
   ctx: Context,
   input: { out_trade_no: string; checkout?: string | undefined; pid?: string | undefined },
 ): { pid: string; until?: number } {
-  if (hasApiKey(ctx)) return { pid: input.pid || "default" };
+  if (ctx.principal) return { pid: merchant(ctx, input.pid) };
   if (!input.checkout)
     throw new PayKitError("UNAUTHORIZED", "pass the order's checkout token, or an API key");
-  const claims = checkoutOf(ctx, input.checkout);
+  const claims = checkout(ctx, input.checkout);
   if (claims.out_trade_no !== input.out_trade_no)
     throw new PayKitError("UNAUTHORIZED", "this checkout is for another order");
   return { pid: claims.pid, until: claims.exp };
@@ -73,7 +80,7 @@ export const paymentRouter = router({
     .input(createInputSchema)
     .mutation(async ({ ctx, input }): Promise<CreatePaymentResult> => {
       if ("checkout" in input) {
-        const claims = checkoutOf(ctx, input.checkout);
+        const claims = checkout(ctx, input.checkout);
         const { pid, exp: _exp, ...data } = claims;
         const request = {
           context: browserContext(ctx),
@@ -84,19 +91,17 @@ export const paymentRouter = router({
         };
         return ctx.service.create(request, pid);
       }
-      if (!hasApiKey(ctx)) {
+      if (!ctx.principal || ctx.principal.kind === "admin") {
         throw new PayKitError(
           "UNAUTHORIZED",
           "a create without a checkout token needs an API key: browsers never set the amount",
         );
       }
+      const pid = merchant(ctx, input.data.pid);
       const withContext =
         Object.keys(input.context).length > 0 ? input : { ...input, context: browserContext(ctx) };
-      return ctx.idempotency.run(
-        `create:${input.data.pid || "default"}`,
-        ctx.idempotencyKey,
-        withContext,
-        () => ctx.service.create(withContext),
+      return ctx.idempotency.run(`create:${pid}`, ctx.idempotencyKey, withContext, () =>
+        ctx.service.create(withContext, pid),
       );
     }),
 
@@ -108,13 +113,13 @@ export const paymentRouter = router({
   /** A merchant's most recent orders (servers only): what an orders page shows. */
   list: serverProcedure
     .input(z.object({ pid: pidSchema.optional(), limit: z.number().int().min(1).max(200).default(50) }))
-    .query(({ ctx, input }) => ctx.service.recent(input.pid || "default", input.limit)),
+    .query(({ ctx, input }) => ctx.service.recent(merchant(ctx, input.pid), input.limit)),
 
   ...operationProcedures,
 
   close: serverProcedure
     .input(orderRef)
-    .mutation(({ ctx, input }) => ctx.service.close(input.pid ?? "default", input.out_trade_no)),
+    .mutation(({ ctx, input }) => ctx.service.close(merchant(ctx, input.pid), input.out_trade_no)),
 
   /**
    * Refunds in full (the default) or in part. With an Idempotency-Key and no out_refund_no, the refund number is
@@ -132,7 +137,8 @@ export const paymentRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => {
-      const { pid = "default", ...request } = input;
+      const { pid: requested, ...request } = input;
+      const pid = merchant(ctx, requested);
       const fromKey = ctx.idempotencyKey
         ? `${input.out_trade_no.slice(0, 48)}-k${createHash("sha256").update(ctx.idempotencyKey).digest("hex").slice(0, 12)}`
         : undefined;
@@ -145,7 +151,7 @@ export const paymentRouter = router({
   queryRefund: serverProcedure
     .input(orderRef.extend({ out_refund_no: z.string().min(1).max(64) }))
     .query(({ ctx, input }) =>
-      ctx.service.queryRefund(input.pid ?? "default", input.out_trade_no, input.out_refund_no),
+      ctx.service.queryRefund(merchant(ctx, input.pid), input.out_trade_no, input.out_refund_no),
     ),
 
   /**
