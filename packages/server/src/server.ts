@@ -340,17 +340,21 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
   sweeper?.unref();
 
   log.info({ url, database: database.kind, merchants: merchants.pids }, "paykit api listening");
+  let closing: Promise<void> | undefined;
   return {
     url,
     server,
     service,
     database,
-    close: async () => {
-      clearInterval(sweeper);
-      merchants.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await database.close();
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(sweeper);
+        merchants.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await database.close();
+      })();
+      return closing;
     },
   };
 }

@@ -1,0 +1,155 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createPaykitClient } from "@paykit/client";
+import { merchantsOfFile, openDatabase } from "@paykit/pay-core";
+import { Command } from "commander";
+import { parseDuration } from "./duration";
+
+const program = new Command("paykit").description("paykit: merchants, keys and checkout secrets; migrations");
+program
+  .option("--api <url>", "the api's URL", process.env.PAYKIT_API_URL ?? "http://127.0.0.1:4000")
+  .option(
+    "--admin-key <key>",
+    "an admin key (default: PAYKIT_ADMIN_KEY, or a development api's in .paykit-data)",
+  );
+
+/** The admin key: the option, PAYKIT_ADMIN_KEY, or a development api's dev-secrets.json near here. */
+function adminKey(): string {
+  const given = program.opts().adminKey ?? process.env.PAYKIT_ADMIN_KEY;
+  if (given) return given;
+  for (const dir of [".paykit-data", "apps/api/.paykit-data"]) {
+    const file = join(process.cwd(), dir, "dev-secrets.json");
+    if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")).adminKey;
+  }
+  throw new Error("give an admin key: --admin-key or PAYKIT_ADMIN_KEY");
+}
+const api = () => createPaykitClient({ url: program.opts().api, apiKey: adminKey(), retries: 2 }).admin;
+const print = (value: unknown) =>
+  console.log(typeof value === "string" ? value : JSON.stringify(value, null, 2));
+
+const merchants = program.command("merchants").description("merchants and their gateway configs");
+merchants
+  .command("list")
+  .description("every merchant: pid, name, enabled, providers")
+  .action(async () => print(await api().merchants.query()));
+merchants
+  .command("add")
+  .description(
+    "add a merchant (or replace what the file gives of one): a JSON file like one entry of a merchants file",
+  )
+  .requiredOption("--file <path>", "{ pid, name, settings?, wxpay?, alipay?, appleiap?, wxpayVirtual? }")
+  .action(async ({ file }: { file: string }) => {
+    const [m] = merchantsOfFile({ merchants: [JSON.parse(readFileSync(file, "utf8"))] });
+    if (!m) throw new Error("the file holds no merchant");
+    print(
+      await api().putMerchant.mutate(m as Parameters<ReturnType<typeof api>["putMerchant"]["mutate"]>[0]),
+    );
+  });
+merchants
+  .command("import")
+  .description("put every merchant of a merchants file ({ merchants: [...] })")
+  .argument("<file>")
+  .action(async (file: string) => {
+    for (const m of merchantsOfFile(JSON.parse(readFileSync(file, "utf8"))))
+      print(
+        await api().putMerchant.mutate(m as Parameters<ReturnType<typeof api>["putMerchant"]["mutate"]>[0]),
+      );
+  });
+for (const [name, enabled] of [
+  ["disable", false],
+  ["enable", true],
+] as const)
+  merchants
+    .command(name)
+    .description(enabled ? "take new payments again" : "take no new payments (notifications still apply)")
+    .argument("<pid>")
+    .action(async (pid: string) => print(await api().putMerchant.mutate({ pid, enabled })));
+
+const keys = program.command("keys").description("API keys");
+keys
+  .command("list")
+  .argument("[pid]", "a merchant (none: platform and admin keys)")
+  .action(async (pid?: string) => print(await api().credentials.query({ pid: pid ?? null })));
+keys
+  .command("create")
+  .description("a new API key for a merchant, or with --platform for several (shown this once)")
+  .argument("[pid]")
+  .option("--platform", "a platform key: for --pids, or every merchant")
+  .option("--pids <pids>", "comma-separated merchants a platform key acts for")
+  .option("--admin", "an admin key instead")
+  .option("--label <label>")
+  .action(
+    async (
+      pid: string | undefined,
+      o: { platform?: boolean; pids?: string; admin?: boolean; label?: string },
+    ) => {
+      const made = await api().createCredential.mutate({
+        kind: o.admin ? "admin_key" : "api_key",
+        pid: o.platform || o.admin ? null : (pid ?? "default"),
+        ...(o.pids ? { pids: o.pids.split(",").map((p) => p.trim()) } : {}),
+        ...(o.label ? { label: o.label } : {}),
+      });
+      print({ ...made, note: "shown this once: store it now" });
+    },
+  );
+keys
+  .command("revoke")
+  .argument("<id>", "the credential's id (keys list)")
+  .option("--in <duration>", "after this long instead of now (e.g. 1h)")
+  .action(async (id: string, o: { in?: string }) =>
+    print(
+      await api().revokeCredential.mutate({ id: Number(id), ...(o.in ? { inMs: parseDuration(o.in) } : {}) }),
+    ),
+  );
+
+/** A rotation: a new credential of this kind now; the merchant's old ones end after the overlap. */
+async function rotate(kind: "api_key" | "checkout_secret", pid: string, overlap: string) {
+  const admin = api();
+  const old = (await admin.credentials.query({ pid })).filter((c) => c.kind === kind && !c.revoked_at);
+  const made = await admin.createCredential.mutate({
+    kind,
+    pid,
+    label: `rotated ${new Date().toISOString()}`,
+  });
+  for (const c of old) await admin.revokeCredential.mutate({ id: c.id, inMs: parseDuration(overlap) });
+  print({ ...made, old: old.map((c) => c.prefix), oldEndIn: overlap, note: "shown this once: store it now" });
+}
+keys
+  .command("rotate")
+  .description("a new API key for a merchant; its old keys keep working for --overlap, then end")
+  .argument("<pid>")
+  .option("--overlap <duration>", "how long the old keys keep working", "1h")
+  .action((pid: string, o: { overlap: string }) => rotate("api_key", pid, o.overlap));
+
+program
+  .command("secrets")
+  .description("checkout secrets")
+  .command("rotate")
+  .description("a new checkout secret for a merchant; its old ones keep verifying for --overlap, then end")
+  .argument("<pid>")
+  .option("--overlap <duration>", "how long the old secrets keep verifying", "1h")
+  .action((pid: string, o: { overlap: string }) => rotate("checkout_secret", pid, o.overlap));
+
+program
+  .command("reseal")
+  .description("re-seal what an older master key sealed, with the current one (after adding a key)")
+  .action(async () => print(await api().reseal.mutate()));
+
+program
+  .command("migrate")
+  .description("bring the database to the latest migration (DATABASE_URL, or PGlite in DATA_DIR)")
+  .action(async () => {
+    const url = process.env.DATABASE_URL;
+    const database = await openDatabase(
+      url
+        ? { url, schema: process.env.DATABASE_SCHEMA }
+        : { dataDir: join(process.env.DATA_DIR ?? ".paykit-data", "pglite") },
+    );
+    await database.close();
+    print(`migrated (${database.kind})`);
+  });
+
+program.parseAsync().catch((error: Error & { data?: { paykit?: { code: string } } }) => {
+  console.error(`paykit: ${error.data?.paykit?.code ? `${error.data.paykit.code}: ` : ""}${error.message}`);
+  process.exitCode = 1;
+});
