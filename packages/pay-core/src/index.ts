@@ -40,6 +40,7 @@ export {
   type RefundView,
   type SecondPaymentView,
 } from "./service/payments";
+export { type OrderKey, OrderWatch, type OrderWatchOptions, type StatusEvents } from "./service/watch";
 export { type Database, type DatabaseOptions, type Db, openDatabase } from "./store/db";
 export { describeError, isDatabaseUnavailable } from "./store/faults";
 export { NotificationLog } from "./store/notifications";

@@ -58,6 +58,14 @@ const envSchema = z.object({
   STREAMS_PER_CHECKOUT: int(3, 1),
   STREAMS_PER_IP: int(20, 1),
   STREAMS_MAX: int(10_000, 1),
+  /**
+   * How status streams learn of changes: `events` (the database announces them: PostgreSQL LISTEN/NOTIFY, PGlite's
+   * own) or `poll` (watched orders read in batches every STATUS_POLL_MS), for a PostgreSQL reached through PgBouncer in
+   * transaction mode, where LISTEN does not work. With `events`, polling is only the fallback while the listening
+   * connection is being replaced.
+   */
+  STATUS_UPDATES: z.enum(["events", "poll"]).default("events"),
+  STATUS_POLL_MS: int(2000, 100),
   /** HTTP server: time to receive a request's headers, and its whole body; idle keep-alive; open connections. */
   HTTP_HEADERS_TIMEOUT_MS: int(10_000, 1000),
   HTTP_REQUEST_TIMEOUT_MS: int(30_000, 1000),

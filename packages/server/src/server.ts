@@ -13,6 +13,7 @@ import {
   MasterKeys,
   MerchantRegistry,
   merchantsOfFile,
+  OrderWatch,
   openDatabase,
   type PayHandler,
   type PayKitErrorCode,
@@ -169,6 +170,14 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     createLeaseMs: env.CREATE_LEASE_MS,
     notificationRetentionMs: env.NOTIFICATION_RETENTION_DAYS * 86400_000,
   });
+  // Live status: one listening connection per instance, fanned out in memory (see OrderWatch).
+  const watch = new OrderWatch({
+    read: (keys) => service.peekMany(keys),
+    events: env.STATUS_UPDATES === "events" ? database : undefined,
+    pollMs: env.STATUS_POLL_MS,
+    log,
+  });
+  await watch.start();
   const idempotency = new Idempotency(database.db, env.IDEMPOTENCY_LEASE_MS);
   const limits = {
     buyerCalls: new RateLimiter(env.BUYER_CALLS_PER_MINUTE),
@@ -190,6 +199,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       const apiKey = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : header(req, "x-api-key");
       return {
         service,
+        watch,
         env,
         merchants,
         tenants,
@@ -287,6 +297,8 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
               databaseReachable: reachable,
               merchants: merchants.pids.length,
               streams: limits.streams.size,
+              // How status streams hear of changes now: database events, or polling (configured, or meanwhile).
+              statusUpdates: watch.live ? "events" : "poll",
               notificationsRefused: service.refused,
             }),
           );
@@ -350,6 +362,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       closing ??= (async () => {
         clearInterval(sweeper);
         merchants.close();
+        await watch.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await database.close();

@@ -7,6 +7,7 @@ import {
   invalidTextIssue,
   isDatabaseUnavailable,
   type MerchantRegistry,
+  type OrderWatch,
   PayKitError,
   type PayKitErrorCode,
   type PaymentService,
@@ -24,6 +25,8 @@ import type { RateLimiter, StreamSlots } from "./limits";
 /** Everything a procedure may use; built per request. */
 export interface Context {
   service: PaymentService;
+  /** Live order status for the status streams of this instance. */
+  watch: OrderWatch;
   env: Pick<ApiEnv, "apiKeys" | "adminKeys" | "checkoutSecret">;
   merchants: MerchantRegistry;
   /** Who the request's key speaks for, if it has one that is valid. */

@@ -69,6 +69,24 @@ export class Orders {
     return this.viewOf(order);
   }
 
+  /** Many orders as the store has them (for live status): a statement per merchant, whatever the count. */
+  async peekMany(keys: { pid: string; out_trade_no: string }[]): Promise<OrderView[]> {
+    const byMerchant = new Map<string, string[]>();
+    for (const { pid, out_trade_no } of keys) {
+      const list = byMerchant.get(pid) ?? [];
+      list.push(out_trade_no);
+      byMerchant.set(pid, list);
+    }
+    const views: OrderView[] = [];
+    for (const [pid, outTradeNos] of byMerchant) {
+      const rows = await this.ctx.store.views(pid, outTradeNos);
+      const withSeconds = rows.filter((o) => o.second_payments > 0).map((o) => o.out_trade_no);
+      const seconds = await this.ctx.secondPayments.of(pid, withSeconds);
+      for (const row of rows) views.push(orderView(row, seconds));
+    }
+    return views;
+  }
+
   async orderOf(pid: string, outTradeNo: string): Promise<OrderRow> {
     const order = await this.ctx.store.find(pid, outTradeNo);
     if (!order) throw new PayKitError("ORDER_NOT_FOUND", `no order ${outTradeNo}`);

@@ -181,6 +181,11 @@ export class PaymentService {
     return this.orders.peek(pid, outTradeNo);
   }
 
+  /** Many orders as the store has them, a statement per merchant (see OrderWatch). */
+  peekMany(keys: { pid: string; out_trade_no: string }[]): Promise<OrderView[]> {
+    return this.orders.peekMany(keys);
+  }
+
   /** A merchant's most recent orders. */
   recent(pid: string, limit = 50): Promise<OrderView[]> {
     return this.orders.recent(pid, limit);

@@ -18,6 +18,16 @@ export interface Database {
   kind: "pglite" | "postgres";
   /** Whether the database answers a trivial query now (at most `connectTimeoutMs` to find out). */
   ping(): Promise<boolean>;
+  /**
+   * Hears the database's status events (see migrations/0005_status_events.sql): `onEvent` gets each payload,
+   * `onState` whether events are arriving (false while a PostgreSQL listening connection is being replaced: events
+   * of that time are lost, so a listener refreshes what it watches when it is told true again). Resolves once
+   * listening; the function it resolves to stops.
+   */
+  listenStatus(
+    onEvent: (payload: string) => void,
+    onState: (listening: boolean) => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -47,11 +57,19 @@ export interface DatabaseOptions {
   poolSize?: number | undefined;
   /** PostgreSQL: `application_name`, as pg_stat_activity shows it (default `paykit`). */
   applicationName?: string | undefined;
+  /**
+   * PostgreSQL: how often the connection that listens for status events proves it is alive (default 30 s); one that
+   * does not answer within connectTimeoutMs is replaced.
+   */
+  listenHeartbeatMs?: number | undefined;
   /** Told when a pooled connection breaks (the pool replaces it); never given query parameters. */
   onConnectionError?: ((error: { code?: string; message: string }) => void) | undefined;
 }
 
 const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
+
+/** The channel a schema's status events are sent on (the trigger in 0005_status_events.sql names it so). */
+const statusChannel = (schemaName: string) => `paykit_orders_${schemaName}`;
 
 /**
  * Opens the order database and brings it to the latest migration: PGlite by default (nothing to install; a data
@@ -70,6 +88,12 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     db: db as unknown as Db,
     kind: "pglite",
     ping: async () => !client.closed,
+    // One process holds the database: its own listen hears every change, and never loses its connection.
+    listenStatus: async (onEvent, onState) => {
+      const stop = await client.listen(statusChannel("public"), onEvent);
+      onState(true);
+      return stop;
+    },
     close: () => client.close(),
   };
 }
@@ -88,12 +112,18 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   });
   migrator.on("error", () => undefined); // the awaited calls below report it
   await migrator.connect();
+  let schemaName: string;
   try {
+    // Instances starting together take turns: the migrator itself does not lock, and two running one migration at
+    // once fail on its CREATE TABLE. The lock is the session's, released when this connection ends.
+    await migrator.query("select pg_advisory_lock(hashtext($1))", [`paykit-migrate:${options.schema ?? ""}`]);
     if (options.schema) await migrator.query(`create schema if not exists ${quoteIdent(options.schema)}`);
     await migratePg(drizzlePg(migrator, { schema }), {
       migrationsFolder: MIGRATIONS,
       ...(options.schema ? { migrationsSchema: options.schema } : {}),
     });
+    const { rows } = await migrator.query<{ name: string }>("select current_schema() as name");
+    schemaName = rows[0]?.name ?? "public";
   } finally {
     await migrator.end();
   }
@@ -153,7 +183,103 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         return false;
       }
     },
+    listenStatus: (onEvent, onState) =>
+      listenOnPostgres(
+        {
+          connectionString: url,
+          connectionTimeoutMillis: connectTimeoutMs,
+          application_name: `${applicationName}-listen`,
+          keepAlive: true,
+        },
+        statusChannel(schemaName),
+        { heartbeatMs: options.listenHeartbeatMs ?? 30_000, timeoutMs: connectTimeoutMs },
+        onEvent,
+        onState,
+        told,
+      ),
     close: () => pool.end(),
+  };
+}
+
+/**
+ * One connection of its own LISTENing on `channel` (a pooled one would go back to the pool and stop hearing). It is
+ * replaced when it breaks or stops answering its heartbeat, after 0.25 s and then up to 5 s apart, until stopped.
+ * The first connection must succeed: a database that cannot be reached at start is the caller's to report.
+ */
+async function listenOnPostgres(
+  config: pg.ClientConfig,
+  channel: string,
+  timing: { heartbeatMs: number; timeoutMs: number },
+  onEvent: (payload: string) => void,
+  onState: (listening: boolean) => void,
+  told: (error: unknown) => void,
+): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let delay = 250;
+
+  const connect = async () => {
+    const next = new pg.Client(config);
+    let lost = false;
+    const lose = (error?: unknown) => {
+      if (lost) return;
+      lost = true;
+      if (error) told(error);
+      clearInterval(heartbeat);
+      next.end().catch(() => undefined);
+      if (client !== next || stopped) return;
+      client = undefined;
+      onState(false);
+      retry = setTimeout(reconnect, delay);
+      delay = Math.min(5000, delay * 2);
+    };
+    next.on("error", lose);
+    next.on("end", () => lose());
+    next.on("notification", (message) => {
+      if (message.channel === channel && message.payload) onEvent(message.payload);
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${quoteIdent(channel)}`);
+    } catch (error) {
+      lost = true;
+      next.end().catch(() => undefined);
+      throw error;
+    }
+    if (stopped) {
+      await next.end().catch(() => undefined);
+      return;
+    }
+    client = next;
+    delay = 250;
+    heartbeat = setInterval(() => {
+      next
+        .query({ text: "select 1", query_timeout: timing.timeoutMs } as pg.QueryConfig)
+        .catch((error: unknown) => lose(error));
+    }, timing.heartbeatMs);
+    heartbeat.unref();
+    onState(true);
+  };
+  const reconnect = () => {
+    if (stopped) return;
+    connect().catch((error: unknown) => {
+      told(error);
+      if (stopped) return;
+      retry = setTimeout(reconnect, delay);
+      delay = Math.min(5000, delay * 2);
+    });
+  };
+
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    clearInterval(heartbeat);
+    const last = client;
+    client = undefined;
+    await last?.end().catch(() => undefined);
   };
 }
 

@@ -124,6 +124,15 @@ export class OrderStore {
     return row;
   }
 
+  /** Several orders' caller-visible columns in one statement (all of one merchant). */
+  async views(pid: string, outTradeNos: string[]): Promise<OrderViewRow[]> {
+    if (outTradeNos.length === 0) return [];
+    return this.db
+      .select(VIEW_COLUMNS)
+      .from(orders)
+      .where(and(eq(orders.pid, pid), inArray(orders.out_trade_no, outTradeNos)));
+  }
+
   async find(pid: string, outTradeNo: string): Promise<OrderRow | undefined> {
     const [row] = await this.statements.findOrder.execute({ pid, out_trade_no: outTradeNo });
     return row;

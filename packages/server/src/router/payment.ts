@@ -165,52 +165,91 @@ export const paymentRouter = router({
     const release = ctx.limits.streams.take({ checkout: input.checkout, ip: ctx.client.clientIP });
     if (!release)
       throw new PayKitError("RATE_LIMITED", "too many status streams are open for this checkout or client");
+    // Watching starts before the first read, so a change between the two is not missed.
+    const changes = new Changes();
+    const unwatch = ctx.watch.watch(access.pid, input.out_trade_no, changes.push);
+    const end = () => {
+      unwatch();
+      release();
+    };
     try {
       const first = await ctx.service.peek(access.pid, input.out_trade_no);
-      return statusStream(ctx, access, first, signal, release);
+      return statusStream(access, first, changes, signal, end);
     } catch (error) {
-      release();
+      end();
       throw error;
     }
   }),
 });
 
-/** How often a stream looks at its order, and how often (while unpaid) it asks the gateway. */
-const STATUS_POLL_MS = 500;
-const GATEWAY_CHECK_MS = 10_000;
+/** The latest view of an order the watch delivered, and a way to wait for the next. */
+class Changes {
+  private latest: OrderView | undefined;
+  private wake: (() => void) | undefined;
 
+  readonly push = (order: OrderView) => {
+    this.latest = order;
+    this.wake?.();
+  };
+
+  /** The next view, or undefined when `ms` pass or the signal aborts first. */
+  next(ms: number, signal: AbortSignal | undefined): Promise<OrderView | undefined> {
+    if (this.latest) return Promise.resolve(this.take());
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.wake = undefined;
+        resolve(this.take());
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      this.wake = done;
+    });
+  }
+
+  private take() {
+    const order = this.latest;
+    this.latest = undefined;
+    return order;
+  }
+}
+
+/**
+ * Yields the order's view each time what a buyer sees changes, until it is no longer unpaid or the stream's time is
+ * up. Nothing here reads the database: OrderWatch reads an order once per change for all its watchers. A lost
+ * notification is the sweeper's to recover (it asks the gateway about unpaid orders), or the buyer's `query`.
+ */
 async function* statusStream(
-  ctx: Context,
   access: { pid: string; until?: number },
   first: OrderView,
+  changes: Changes,
   signal: AbortSignal | undefined,
-  release: () => void,
+  end: () => void,
 ): AsyncGenerator<OrderView> {
   try {
-    let order = first;
-    let last = "";
-    let sinceGatewayCheck = Date.now();
     const ends = Math.min(
       access.until ?? Number.POSITIVE_INFINITY,
       first.time_expire?.getTime() ?? Number.POSITIVE_INFINITY,
+      // A stream lasts a day at most: a timer's delay must fit in 32 bits, and nobody watches a QR code longer.
+      Date.now() + 86400_000,
     );
+    let order: OrderView | undefined = first;
+    let last = "";
     while (!signal?.aborted) {
-      const key = `${order.status}:${order.user_order_success}:${order.refund_fee}:${order.second_payments.length}`;
-      if (key !== last) {
-        last = key;
-        yield order;
+      if (order) {
+        const key = `${order.status}:${order.user_order_success}:${order.refund_fee}:${order.second_payments.length}`;
+        if (key !== last) {
+          last = key;
+          yield order;
+        }
+        if (order.status !== 0) return;
       }
-      if (order.status !== 0 || Date.now() >= ends) return;
-      await new Promise((r) => setTimeout(r, Math.min(STATUS_POLL_MS, Math.max(0, ends - Date.now()))));
-      if (signal?.aborted) return;
-      // Ask the gateway every 10 s while unpaid, so a lost notification does not leave the buyer waiting.
-      const checkGateway = Date.now() - sinceGatewayCheck > GATEWAY_CHECK_MS;
-      if (checkGateway) sinceGatewayCheck = Date.now();
-      order = checkGateway
-        ? await ctx.service.query(access.pid, order.out_trade_no)
-        : await ctx.service.peek(access.pid, order.out_trade_no);
+      const left = ends - Date.now();
+      if (left <= 0) return;
+      order = await changes.next(left, signal);
     }
   } finally {
-    release();
+    end();
   }
 }
