@@ -1,6 +1,6 @@
 // The load generator, run as its own process so it does not share a core's event loop with what it measures.
-// argv[2]: JSON { url, connections, duration?, amount?, overallRate?, create?: { headers, body, prefix },
-//                 requestsFile?: a JSON array of { path, headers, body } sent once each, in order,
+// argv[2]: JSON { url | urls, connections, duration?, amount?, overallRate?, create?: { headers, body, prefix },
+//                 requestsFile?: a JSON array of { path, headers, body, target? } sent once each, in order,
 //                 paced?: { rate, seconds } with create: see paced() }.
 // Prints one JSON line: requests per second, latency percentiles (ms), and the counts that must be zero.
 import { readFileSync } from "node:fs";
@@ -64,59 +64,86 @@ if (o.paced) {
   await paced();
   process.exit(0);
 }
-let requests;
-if (o.create) {
-  // Every request a new order: a unique out_trade_no in an otherwise fixed createPayment body.
-  let n = 0;
-  requests = [
-    {
-      method: "POST",
-      path: "/trpc/payment.create",
-      headers: o.create.headers,
-      setupRequest: (req) => ({ ...req, body: JSON.stringify(orderBody(n++)) }),
-    },
-  ];
-} else if (o.requestsFile) {
-  const list = JSON.parse(readFileSync(o.requestsFile, "utf8"));
-  let i = 0;
-  requests = [
-    {
-      method: "POST",
-      setupRequest: (req) => {
-        const r = list[i++ % list.length];
-        return { ...req, path: r.path, headers: r.headers, body: r.body };
+/**
+ * One autocannon run against `url` with `connections`; `list` (requests from a file) sent once each, in order. Every
+ * create is a new order: a unique out_trade_no (numbered from `first`, every `step`th) in an otherwise fixed body.
+ */
+function cannon(url, connections, list, first, step) {
+  let requests;
+  if (o.create) {
+    let n = first;
+    requests = [
+      {
+        method: "POST",
+        path: "/trpc/payment.create",
+        headers: o.create.headers,
+        setupRequest: (req) => {
+          const body = JSON.stringify(orderBody(n));
+          n += step;
+          return { ...req, body };
+        },
       },
-    },
-  ];
+    ];
+  } else if (list) {
+    let i = 0;
+    requests = [
+      {
+        method: "POST",
+        setupRequest: (req) => {
+          const r = list[i++ % list.length];
+          return { ...req, path: r.path, headers: r.headers, body: r.body };
+        },
+      },
+    ];
+  }
+  const amount = list ? list.length : o.amount;
+  const run = autocannon({
+    url,
+    connections,
+    ...(o.duration ? { duration: o.duration } : {}),
+    ...(amount ? { amount } : {}),
+    ...(o.overallRate ? { overallRate: o.overallRate } : {}),
+    ...(o.method ? { method: o.method } : {}),
+    ...(o.body ? { body: o.body, headers: o.headers } : {}),
+    ...(requests ? { requests } : {}),
+  });
+  run.on("response", () => {
+    lastAnswer = performance.now();
+  });
+  return run;
 }
 
+// With `urls` (several api instances), the connections are split between them, round robin; a request from the
+// file goes to the instance its `target` names.
+const urls = o.urls ?? [o.url];
+const list = o.requestsFile ? JSON.parse(readFileSync(o.requestsFile, "utf8")) : undefined;
 const began = performance.now();
 let lastAnswer = began;
-const run = autocannon({
-  url: o.url,
-  connections: o.connections ?? 16,
-  ...(o.duration ? { duration: o.duration } : {}),
-  ...(o.amount ? { amount: o.amount } : {}),
-  ...(o.overallRate ? { overallRate: o.overallRate } : {}),
-  ...(o.method ? { method: o.method } : {}),
-  ...(o.body ? { body: o.body, headers: o.headers } : {}),
-  ...(requests ? { requests } : {}),
-});
-run.on("response", () => {
-  lastAnswer = performance.now();
-});
-const result = await run;
+const results = await Promise.all(
+  urls.map((url, k) =>
+    cannon(
+      url,
+      Math.max(1, Math.round((o.connections ?? 16) / urls.length)),
+      list && (urls.length > 1 ? list.filter((r) => (r.target ?? urls[0]) === url) : list),
+      k,
+      urls.length,
+    ),
+  ),
+);
 // Timed to the last answer: autocannon's start/finish and duration come in whole seconds, and a run of a fixed
 // amount ends only at its next one-second tick, so its wall time would round a 1,000-request run up to seconds.
 const seconds = (lastAnswer - began) / 1000;
+const total = results.reduce((n, r) => n + r.requests.total, 0);
+const worst = (field) => Math.max(...results.map((r) => r.latency[field]));
+const sum = (field) => results.reduce((n, r) => n + r[field], 0);
 console.log(
   JSON.stringify({
-    rps: result.requests.total / seconds,
-    total: result.requests.total,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
+    rps: total / seconds,
+    total,
+    p50: worst("p50"),
+    p99: worst("p99"),
+    non2xx: sum("non2xx"),
+    errors: sum("errors"),
+    timeouts: sum("timeouts"),
   }),
 );

@@ -42,7 +42,7 @@ async function openStream(apiUrl: string, outTradeNo: string): Promise<Stream> {
   const reading = (async () => {
     for (;;) {
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-      if (done) return;
+      if (done || !value) return;
       buffered += Buffer.from(value).toString("utf8");
       let cut = buffered.indexOf("\n\n");
       while (cut >= 0) {

@@ -141,6 +141,11 @@ export interface PaymentAdapter {
   readonly payTypes: readonly string[];
   /** This merchant's choices that change the pay type (see the provider's choosePayType), if it has any. */
   readonly choices?: Readonly<Record<string, unknown>>;
+  /**
+   * Whether creating this pay type only signs here and asks the gateway nothing (Alipay's app, wap and page pay):
+   * such an order is signed first and written once, complete, instead of written, signed and updated.
+   */
+  signsLocally?(payType: string): boolean;
   createPayment(plan: PlanFor, options: CreateOptions): Promise<Outcome<CreatedPayment>>;
   queryPayment(reference: PaymentReference): Promise<Outcome<GatewayPayment>>;
   closePayment(reference: { out_trade_no: string }): Promise<Outcome<{ closed: true }>>;

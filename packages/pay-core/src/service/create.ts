@@ -83,8 +83,24 @@ export class Creating {
     adapter: PaymentAdapter,
   ): Promise<CreatePaymentResult> {
     const pid = merchant.pid;
-    const lease = randomUUID();
     const firstCheck = () => new Date(Date.now() + (this.ctx.options.firstCheckMs ?? 60_000));
+    if (adapter.signsLocally?.(plan.pay_type)) {
+      // Nothing reaches a gateway before the buyer pays: sign, then write the new order complete in one statement.
+      // An order that exists already (a retry, another provider) takes the path below and is signed again there.
+      const signed = await adapter.createPayment(plan, { notifyUrl: this.ctx.notifyUrl(pid, plan.provider) });
+      const created = unwrap(signed, plan.provider);
+      if (signed.status === "succeeded" && !signed.value.gatewayReference) {
+        const order = await this.ctx.store.openSigned(pid, plan, firstCheck());
+        if (order) {
+          this.ctx.log.info(
+            { pid, out_trade_no: order.out_trade_no, pay_type: plan.pay_type },
+            "payment created",
+          );
+          return paymentResult(plan, created, this.ctx.providers);
+        }
+      }
+    }
+    const lease = randomUUID();
     const opened = await this.ctx.store.open(pid, plan, {
       id: lease,
       ms: this.createLeaseMs,

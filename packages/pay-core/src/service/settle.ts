@@ -1,6 +1,7 @@
 import type { GatewayPayment, NotifyEvent, Outcome } from "../adapter";
 import { isCleanText } from "../contract/text";
 import type { Db } from "../store/db";
+import type { NotificationEntry } from "../store/notifications";
 import type { OrderRow } from "../store/orders";
 import type { ServiceContext } from "./context";
 import type { Merchant } from "./merchants";
@@ -34,6 +35,26 @@ export class Settlement {
     const pid = merchant.pid;
     if (!isCleanText(event.out_trade_no ?? "") || !isCleanText(event.gatewayReference ?? ""))
       return { ok: false, detail: "the notification names an order number no order can have" };
+    if (event.kind === "paid" && event.out_trade_no && !event.product) {
+      // The usual first word of a payment: no read first. The conditional update finds the order (of this amount),
+      // and the log row is written in the same transaction; anything else goes the long way inside applyPaid.
+      const outcome = await this.applyPaid({ pid, out_trade_no: event.out_trade_no }, event, notified, {
+        pid,
+        provider: event.provider,
+        out_trade_no: event.out_trade_no,
+        kind: event.kind,
+      });
+      if (!outcome.logged)
+        await this.ctx.notifications.add({
+          pid,
+          provider: event.provider,
+          out_trade_no: event.out_trade_no,
+          kind: event.kind,
+          outcome: outcome.log,
+          detail: outcome.detail,
+        });
+      return { ok: outcome.ack, ...(outcome.detail ? { detail: outcome.detail } : {}) };
+    }
     const order = event.out_trade_no
       ? await this.ctx.store.find(pid, event.out_trade_no)
       : event.gatewayReference
@@ -102,33 +123,42 @@ export class Settlement {
     return { ok: true };
   }
 
-  /** The one path by which an order becomes paid, from a notification or from a query. */
+  /**
+   * The one path by which an order becomes paid, from a notification or from a query. `order` is the order as read,
+   * or only its key (the notification fast path: the amount is then checked by the update itself). With `log`, a
+   * payment that is paid and handled here has its log row written in the same transaction (`logged`).
+   */
   async applyPaid(
-    order: OrderRow,
+    order: OrderRow | { pid: string; out_trade_no: string },
     paid: { provider: string; transaction_id: string; total_fee: number; paid_at: Date; raw: unknown },
     notified: boolean,
-  ): Promise<{ ack: boolean; log: string; detail?: string }> {
-    if (paid.total_fee !== order.total_fee) {
+    log?: Omit<NotificationEntry, "outcome">,
+  ): Promise<{ ack: boolean; log: string; detail?: string; logged?: boolean }> {
+    const mismatch = (expected: number) => {
       this.ctx.log.error(
-        { pid: order.pid, out_trade_no: order.out_trade_no, paid: paid.total_fee, expected: order.total_fee },
+        { pid: order.pid, out_trade_no: order.out_trade_no, paid: paid.total_fee, expected },
         "amount mismatch",
       );
       return {
         ack: false,
         log: "refused",
-        detail: `amount ${paid.total_fee} is not the order's ${order.total_fee}`,
+        detail: `amount ${paid.total_fee} is not the order's ${expected}`,
       };
-    }
+    };
+    if ("total_fee" in order && paid.total_fee !== order.total_fee) return mismatch(order.total_fee);
     const payment = { ...paid, notified };
     try {
       // Usually the first word of a payment: paid and handled in one transaction.
-      const first = await this.ctx.store.payAndHandle(order.pid, order.out_trade_no, payment, this.handle);
+      const first = await this.ctx.store.payAndHandle(order.pid, order.out_trade_no, payment, this.handle, {
+        expectTotal: paid.total_fee,
+        log: log ? { ...log, outcome: "applied" } : undefined,
+      });
       if (first.outcome === "handled") {
         this.ctx.log.info(
           { pid: order.pid, out_trade_no: order.out_trade_no, provider: paid.provider },
           "order paid and handled",
         );
-        return { ack: true, log: "applied" };
+        return { ack: true, log: "applied", logged: log !== undefined };
       }
       if (first.outcome === "handler-failed") {
         // The payment stands on its own; the handler runs again on the next delivery or from the sweeper.
@@ -161,16 +191,18 @@ export class Settlement {
         return { ack: false, log: "busy", detail: "another delivery is handling this order" };
       throw error;
     }
-    // Paid before (or by a concurrent delivery): make sure it was handled.
+    // Paid before (or by a concurrent delivery), or not this order at all: make sure it was handled.
     const current = await this.ctx.store.find(order.pid, order.out_trade_no);
+    if (!current) return { ack: false, log: "refused", detail: "no such order" };
+    if (current.total_fee !== paid.total_fee) return mismatch(current.total_fee);
     let duplicateDetail: string | undefined;
-    if (current?.transaction_id && current.transaction_id !== paid.transaction_id) {
+    if (current.transaction_id && current.transaction_id !== paid.transaction_id) {
       // Paid twice (a buyer who paid the codes of two providers): keep the first, refund (or flag) this one.
       duplicateDetail = await this.seconds.record(current, paid);
     }
-    if (current?.user_order_success)
+    if (current.user_order_success)
       return { ack: true, log: "duplicate", ...(duplicateDetail ? { detail: duplicateDetail } : {}) };
-    const handled = await this.runHandler(order.id);
+    const handled = await this.runHandler(current.id);
     if (handled === "failed") return { ack: false, log: "handler_failed" };
     return { ack: true, log: "duplicate", ...(duplicateDetail ? { detail: duplicateDetail } : {}) };
   }

@@ -15,6 +15,19 @@ export interface NotificationEntry {
 }
 
 /**
+ * A log entry as it is written. Texts from a gateway's message are cleaned: a NUL or a lone surrogate must not turn a
+ * log write into an error.
+ */
+export const logRow = (entry: NotificationEntry) => ({
+  pid: cleanText(entry.pid),
+  provider: cleanText(entry.provider),
+  out_trade_no: entry.out_trade_no === undefined ? null : cleanText(entry.out_trade_no).slice(0, 128),
+  kind: entry.kind ?? null,
+  outcome: entry.outcome,
+  detail: entry.detail === undefined ? null : cleanText(entry.detail).slice(0, 500),
+});
+
+/**
  * The log of verified notifications (and query answers) and what was done with each. Only what a gateway signed is
  * written here: an unverifiable POST is counted and logged, never stored, so nobody can fill the table from outside.
  * Rows older than the retention are pruned by the sweeper.
@@ -40,15 +53,7 @@ export class NotificationLog {
 
   async add(entry: NotificationEntry): Promise<void> {
     this.#insert ??= this.prepare();
-    // Texts from a gateway's message are cleaned: a NUL or a lone surrogate must not turn a log write into an error.
-    await this.#insert.execute({
-      pid: cleanText(entry.pid),
-      provider: cleanText(entry.provider),
-      out_trade_no: entry.out_trade_no === undefined ? null : cleanText(entry.out_trade_no).slice(0, 128),
-      kind: entry.kind ?? null,
-      outcome: entry.outcome,
-      detail: entry.detail === undefined ? null : cleanText(entry.detail).slice(0, 500),
-    });
+    await this.#insert.execute(logRow(entry));
   }
 
   /** Deletes up to `limit` rows received before `before`; returns how many went. */

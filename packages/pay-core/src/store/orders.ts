@@ -3,7 +3,8 @@ import type { PaymentPlan } from "../contract/input";
 import { PayKitError } from "../errors";
 import type { Db } from "./db";
 import { describeError, isDatabaseUnavailable } from "./faults";
-import { ORDER_STATUS, type OrderRow, orders } from "./schema";
+import { logRow, type NotificationEntry } from "./notifications";
+import { notifications, ORDER_STATUS, type OrderRow, orders } from "./schema";
 import { type OrderViewRow, prepareStatements, VIEW_COLUMNS } from "./statements";
 
 export type { OrderRow };
@@ -35,12 +36,16 @@ export const refusalFor = (order: Pick<OrderRow, "status" | "out_trade_no">): Pa
 
 type Payment = { provider: string; transaction_id: string; paid_at: Date; notified: boolean; raw: unknown };
 
-/** status 0 (or -1: the gateway took the money before a close reached it) to 1, on the pool or in a transaction. */
+/**
+ * status 0 (or -1: the gateway took the money before a close reached it) to 1, on the pool or in a transaction; with
+ * `expectTotal`, only an order of that amount.
+ */
 async function markPaidOn(
   db: Db,
   pid: string,
   outTradeNo: string,
   paid: Payment,
+  expectTotal?: number,
 ): Promise<OrderRow | undefined> {
   const now = new Date();
   const [row] = await db
@@ -60,6 +65,7 @@ async function markPaidOn(
         eq(orders.pid, pid),
         eq(orders.out_trade_no, outTradeNo),
         inArray(orders.status, [ORDER_STATUS.UNPAID, ORDER_STATUS.CLOSED]),
+        expectTotal === undefined ? undefined : eq(orders.total_fee, expectTotal),
       ),
     )
     .returning();
@@ -70,11 +76,24 @@ type Handler = (order: OrderRow, tx: Db) => Promise<boolean | undefined>;
 
 /**
  * Runs the merchant's handler on a paid order inside `tx` and records user_order_success in the same transaction;
- * a handler that returns false fails like one that throws (the caller's transaction rolls back).
+ * a handler that returns false fails like one that throws (the caller's transaction rolls back). With `log`, the
+ * notification's log row is written by the same statement (one round trip less on the hot path).
  */
-async function handleIn(tx: Db, order: OrderRow, handler: Handler): Promise<void> {
+async function handleIn(tx: Db, order: OrderRow, handler: Handler, log?: NotificationEntry): Promise<void> {
   const ok = await handler(order, tx);
   if (ok === false) throw new HandlerDeclined();
+  if (log) {
+    const entry = logRow(log);
+    await tx.execute(sql`
+      with handled as (
+        update ${orders} set user_order_success = true, handler_attempts = handler_attempts + 1,
+          handler_error = null, next_check_at = null, update_date = now()
+        where id = ${order.id}
+      )
+      insert into ${notifications} (pid, provider, out_trade_no, kind, outcome, detail)
+      values (${entry.pid}, ${entry.provider}, ${entry.out_trade_no}, ${entry.kind}, ${entry.outcome}, ${entry.detail})`);
+    return;
+  }
   await tx
     .update(orders)
     .set({
@@ -150,6 +169,38 @@ export class OrderStore {
     lease?: { id: string; ms: number; firstCheck: Date },
   ): Promise<OpenedOrder> {
     const d = plan.data;
+    const inserted = await this.insert(pid, plan, lease);
+    if (inserted) return { order: inserted, created: true };
+    const existing = await this.find(pid, d.out_trade_no);
+    if (!existing) throw new PayKitError("INTERNAL", "order vanished between insert and read");
+    const refusal = refusalFor(existing);
+    if (refusal) throw refusal;
+    if (existing.total_fee !== d.total_fee) {
+      throw new PayKitError(
+        "AMOUNT_MISMATCH",
+        `order ${d.out_trade_no} exists with total_fee ${existing.total_fee}, not ${d.total_fee}: an order's amount never changes; use a new out_trade_no`,
+      );
+    }
+    return { order: existing, created: false };
+  }
+
+  /**
+   * Writes a new order whose payment was already signed here (no gateway was asked: see
+   * PaymentAdapter.signsLocally), complete in one statement. Undefined when the order exists: the caller takes the
+   * path for existing orders.
+   */
+  async openSigned(pid: string, plan: PaymentPlan, firstCheck: Date): Promise<OrderRow | undefined> {
+    return this.insert(pid, plan, undefined, firstCheck);
+  }
+
+  private async insert(
+    pid: string,
+    plan: PaymentPlan,
+    lease?: { id: string; ms: number; firstCheck: Date },
+    firstCheck?: Date,
+  ): Promise<OrderRow | undefined> {
+    const d = plan.data;
+    const check = lease?.firstCheck ?? firstCheck;
     const [inserted] = await this.statements.openOrder.execute({
       pid,
       out_trade_no: d.out_trade_no,
@@ -168,20 +219,9 @@ export class OrderStore {
       time_expire: d.time_expire === undefined ? null : new Date(d.time_expire).toISOString(),
       lease: lease?.id ?? null,
       lease_until: lease ? new Date(Date.now() + lease.ms).toISOString() : null,
-      next_check_at: lease ? lease.firstCheck.toISOString() : null,
+      next_check_at: check ? check.toISOString() : null,
     });
-    if (inserted) return { order: inserted, created: true };
-    const existing = await this.find(pid, d.out_trade_no);
-    if (!existing) throw new PayKitError("INTERNAL", "order vanished between insert and read");
-    const refusal = refusalFor(existing);
-    if (refusal) throw refusal;
-    if (existing.total_fee !== d.total_fee) {
-      throw new PayKitError(
-        "AMOUNT_MISMATCH",
-        `order ${d.out_trade_no} exists with total_fee ${existing.total_fee}, not ${d.total_fee}: an order's amount never changes; use a new out_trade_no`,
-      );
-    }
-    return { order: existing, created: false };
+    return inserted;
   }
 
   /**
@@ -257,6 +297,7 @@ export class OrderStore {
     outTradeNo: string,
     paid: Payment,
     handler: Handler,
+    options: { expectTotal?: number | undefined; log?: NotificationEntry | undefined } = {},
   ): Promise<
     | { outcome: "handled"; order: OrderRow }
     | { outcome: "not-mine" }
@@ -265,10 +306,10 @@ export class OrderStore {
     let marked = false;
     try {
       return await this.db.transaction(async (tx) => {
-        const order = await markPaidOn(tx as unknown as Db, pid, outTradeNo, paid);
+        const order = await markPaidOn(tx as unknown as Db, pid, outTradeNo, paid, options.expectTotal);
         if (!order) return { outcome: "not-mine" as const };
         marked = true;
-        await handleIn(tx as unknown as Db, order, handler);
+        await handleIn(tx as unknown as Db, order, handler, options.log);
         return { outcome: "handled" as const, order };
       });
     } catch (error) {

@@ -157,6 +157,10 @@ export class AlipayAdapter implements PaymentAdapter {
     };
   }
 
+  signsLocally(payType: string): boolean {
+    return payType === "alipay_app-plus" || payType === "alipay_wap" || payType === "alipay_page";
+  }
+
   /**
    * Creates the payment: trade.create (mini program), a locally signed app.pay order string (app), trade.precreate
    * (QR), or a signed wap.pay / page.pay URL (redirect).
