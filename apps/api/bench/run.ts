@@ -239,7 +239,9 @@ async function main() {
 
   console.log("P4: next build, then the checkout in Chromium…");
   // BENCH_SKIP_CHECKOUT=1 leaves P4 out (a quick run while working on the api).
-  const checkout = process.env.BENCH_SKIP_CHECKOUT ? "skipped (BENCH_SKIP_CHECKOUT)" : await measureCheckout();
+  const checkout = process.env.BENCH_SKIP_CHECKOUT
+    ? "skipped (BENCH_SKIP_CHECKOUT)"
+    : await measureCheckout();
 
   writeFileSync(
     join(root, "BENCHMARKS.md"),
