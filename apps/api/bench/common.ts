@@ -1,6 +1,7 @@
 /** What the bench's stages share: processes it starts, the load generator, statistics and formatting. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -151,6 +152,39 @@ export async function freshDatabase(adminUrl: string): Promise<string> {
   const url = new URL(adminUrl);
   url.pathname = "/paykit_bench";
   return url.toString();
+}
+
+/**
+ * Sends each request once, `concurrency` at a time, from this process; resolves with when each was answered (wall
+ * clock, ms) and its HTTP status, in the order given. For stages that need to know when each request ended.
+ */
+export async function sendAll(
+  url: string,
+  requests: { path: string; headers: Record<string, string>; body: string }[],
+  concurrency: number,
+): Promise<{ at: number; status: number }[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const answered: { at: number; status: number }[] = new Array(requests.length);
+  let next = 0;
+  const one = (r: (typeof requests)[number]) =>
+    new Promise<{ at: number; status: number }>((done) => {
+      const req = httpRequest(new URL(r.path, url), { method: "POST", agent, headers: r.headers }, (res) => {
+        res.resume();
+        res.on("end", () => done({ at: Date.now(), status: res.statusCode ?? 0 }));
+      });
+      req.on("error", () => done({ at: Date.now(), status: 0 }));
+      req.end(r.body);
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < requests.length; i = next++) {
+        const r = requests[i];
+        if (r) answered[i] = await one(r);
+      }
+    }),
+  );
+  agent.destroy();
+  return answered;
 }
 
 /** A process's resident memory now (VmRSS), in bytes. */

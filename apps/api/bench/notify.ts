@@ -34,18 +34,22 @@ export async function insertOrders(db: pg.Client, prefix: string, count: number)
   );
 }
 
+/** Signed notifications, one per order named `${prefix}1..count`. */
+export const notifications = (
+  merchant: WechatMerchant,
+  gatewayKey: KeyObject,
+  prefix: string,
+  count: number,
+) => Array.from({ length: count }, (_, i) => notification(merchant, gatewayKey, `${prefix}${i + 1}`));
+
 /** A file of signed notifications for the load generator, one per order named `${prefix}1..count`. */
 export function notificationsFile(
   merchant: WechatMerchant,
   gatewayKey: KeyObject,
   prefix: string,
   count: number,
-  targets?: string[],
 ): string {
-  const requests = Array.from({ length: count }, (_, i) => ({
-    ...notification(merchant, gatewayKey, `${prefix}${i + 1}`),
-    ...(targets ? { target: targets[i % targets.length] } : {}),
-  }));
+  const requests = notifications(merchant, gatewayKey, prefix, count);
   const file = join(mkdtempSync(join(tmpdir(), "paykit-bench-p3-")), "requests.json");
   writeFileSync(file, JSON.stringify(requests));
   return file;

@@ -43,6 +43,8 @@ function open([url, outTradeNo]) {
         res.on("data", (chunk) => {
           text += chunk;
           if (!first && text.includes('"status":')) done(true);
+          // A refusal (a limit, an unknown order) comes as an error event on a 200 stream.
+          if (!first && text.includes("serialized-error")) done(false);
           if (paidAt[outTradeNo] === undefined && text.includes('"status":1')) {
             paidAt[outTradeNo] = Date.now();
             paid++;
@@ -53,6 +55,8 @@ function open([url, outTradeNo]) {
       },
     );
     req.on("error", () => done(false));
+    // A stream that says nothing for 30 s counts as failed; it stays open.
+    setTimeout(() => done(false), 30_000).unref();
     req.end();
     requests.push(req);
   });

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import type pg from "pg";
-import { apiDir, children, connect, load, percentile, rssOf } from "./common";
-import { insertOrders, notificationsFile, type WechatMerchant } from "./notify";
+import { apiDir, children, connect, percentile, rssOf, sendAll } from "./common";
+import { insertOrders, notifications, type WechatMerchant } from "./notify";
 
 /** A subscribers process (bench/subscribers.mjs) with its streams open. */
 export interface Subscribers {
@@ -54,28 +54,36 @@ export async function openSubscribers(targets: [string, string][], apiKey: strin
 /**
  * Statements the api's connections (application_name `name`) begin during `ms`: pg_stat_activity sampled every
  * 20 ms, a statement counted each time a connection's query_start moves. Two statements on one connection between
- * samples count as one, so this is a floor; zero is exact (a statement always moves query_start).
+ * samples count as one, so this is a floor; zero is exact (a statement always moves query_start). The instance's
+ * own check for changed merchants (a read of pay_registry every MERCHANT_REFRESH_MS) is counted apart.
  */
-export async function statementsDuring(db: pg.Client, name: string, ms: number): Promise<number> {
+export async function statementsDuring(
+  db: pg.Client,
+  name: string,
+  ms: number,
+): Promise<{ statements: number; merchantChecks: number }> {
   const last = new Map<number, string>();
-  let moved = 0;
+  const counts = { statements: 0, merchantChecks: 0 };
   const ends = Date.now() + ms;
   let first = true;
   while (Date.now() < ends) {
-    const { rows } = await db.query<{ pid: number; at: string | null }>(
-      "select pid, query_start::text as at from pg_stat_activity where application_name = $1",
+    const { rows } = await db.query<{ pid: number; at: string | null; query: string }>(
+      "select pid, query_start::text as at, query from pg_stat_activity where application_name = $1",
       [name],
     );
     for (const row of rows) {
       const before = last.get(row.pid);
-      if (!first && before !== undefined && before !== row.at) moved++;
-      if (!first && before === undefined && row.at) moved++;
+      const moved = before === undefined ? row.at !== null : before !== (row.at ?? "");
+      if (!first && moved) {
+        if (row.query.includes("pay_registry")) counts.merchantChecks++;
+        else counts.statements++;
+      }
       last.set(row.pid, row.at ?? "");
     }
     first = false;
     await new Promise((r) => setTimeout(r, 20));
   }
-  return moved;
+  return counts;
 }
 
 export interface SubscriberFigures {
@@ -84,8 +92,8 @@ export interface SubscriberFigures {
   failed: number;
   idleMs: number;
   /** Statements from the api in the idle window before the streams opened, and with them open. */
-  idleBefore: number;
-  idleWith: number;
+  idleBefore: { statements: number; merchantChecks: number };
+  idleWith: { statements: number; merchantChecks: number };
   paid: number;
   heard: number;
   lag: { p50: number; p99: number; max: number };
@@ -120,19 +128,24 @@ export async function measureSubscribers(options: {
   const idleWith = await statementsDuring(db, options.applicationName, IDLE_MS);
   const rssWith = rssOf(options.apiPid);
   console.log(`P5: paying ${options.paid} of their orders…`);
-  const file = notificationsFile(options.merchant, options.gatewayKey, prefix, options.paid);
-  await load({ url: options.apiUrl, connections: 16, requestsFile: file });
+  // Paid = the api answered the gateway's notification (it answers after the commit); the event is what the
+  // subscriber's stream then shows. 16 notifications at a time, as the gateways' retries and bursts come.
+  const list = notifications(options.merchant, options.gatewayKey, prefix, options.paid);
+  const answered = await sendAll(options.apiUrl, list, 16);
   const deadline = Date.now() + 30_000;
   while ((await subscribers.paid()) < options.paid && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50));
   const heardAt = await subscribers.report();
-  const { rows } = await db.query<{ out_trade_no: string; at: Date }>(
-    "select out_trade_no, update_date as at from pay_orders where out_trade_no like $1 and status = 1",
+  const { rows } = await db.query<{ n: number }>(
+    "select count(*)::int as n from pay_orders where out_trade_no like $1 and status = 1",
     [`${prefix}%`],
   );
-  const lags = rows
-    .filter((r) => heardAt[r.out_trade_no] !== undefined)
-    .map((r) => (heardAt[r.out_trade_no] ?? 0) - r.at.getTime())
+  const lags = answered
+    .map((a, i) => {
+      const heard = heardAt[`${prefix}${i + 1}`];
+      return a.status === 204 && heard !== undefined ? heard - a.at : undefined;
+    })
+    .filter((lag): lag is number => lag !== undefined)
     .sort((a, b) => a - b);
   await db.end();
   return {
@@ -142,7 +155,7 @@ export async function measureSubscribers(options: {
     idleMs: IDLE_MS,
     idleBefore,
     idleWith,
-    paid: rows.length,
+    paid: rows[0]?.n ?? 0,
     heard: Object.keys(heardAt).length,
     lag: { p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.at(-1) ?? Number.NaN },
     bytesPerSubscriber: (rssWith - rssBefore) / Math.max(1, subscribers.opened),

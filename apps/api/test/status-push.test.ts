@@ -15,6 +15,8 @@ import { type ApiProcess, databaseEnv, merchantClient, PG_URL, quantile, spawnAp
 
 const API_KEY = `test-only-api-key-${randomBytes(8).toString("hex")}`;
 const SECRET = randomBytes(32).toString("hex");
+/** This run's application_name prefix: pg_stat_activity is the whole server's, other runs' included. */
+const NAME = `paykit-push-${randomBytes(3).toString("hex")}`;
 let sandbox: Sandbox;
 
 beforeAll(async () => {
@@ -88,20 +90,29 @@ describe("status pushed by PostgreSQL", () => {
     if (!PG_URL) return;
     // A takes creates and the gateway's notifications; B only serves status streams. B reads merchants rarely and
     // never sweeps, so any statement it sends while nothing happens would be a stream's.
-    [a, b] = await Promise.all([
+    const started = await Promise.allSettled([
       spawnApi({
         sandbox,
         apiKey: API_KEY,
         checkoutSecret: SECRET,
-        env: { DB_APPLICATION_NAME: "paykit-a" },
+        env: { DB_APPLICATION_NAME: `${NAME}-a` },
       }),
       spawnApi({
         sandbox,
         apiKey: API_KEY,
         checkoutSecret: SECRET,
-        env: { DB_APPLICATION_NAME: "paykit-b", MERCHANT_REFRESH_MS: "600000", STREAMS_PER_IP: "100" },
+        env: { DB_APPLICATION_NAME: `${NAME}-b`, MERCHANT_REFRESH_MS: "600000", STREAMS_PER_IP: "100" },
       }),
     ]);
+    const [first, second] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
+    if (!first || !second) {
+      // One that started is stopped here: a leftover process would listen (and count) in later runs.
+      await Promise.all([first?.stop(), second?.stop()]);
+      throw new Error(
+        `an api did not start: ${started.map((r) => (r.status === "rejected" ? r.reason : "")).join(" ")}`,
+      );
+    }
+    [a, b] = [first, second];
     admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
   });
@@ -113,7 +124,8 @@ describe("status pushed by PostgreSQL", () => {
   /** B's backends: when each last started a statement. */
   const lastStatements = async () => {
     const { rows } = await admin.query<{ pid: number; query_start: Date | null }>(
-      "select pid, query_start from pg_stat_activity where application_name = 'paykit-b' order by pid",
+      "select pid, query_start from pg_stat_activity where application_name = $1 order by pid",
+      [`${NAME}-b`],
     );
     return rows.map((r) => `${r.pid}@${r.query_start?.toISOString() ?? "-"}`);
   };
@@ -186,7 +198,8 @@ describe("status pushed by PostgreSQL", () => {
       try {
         await until("the first event", async () => stream.events.length > 0);
         const { rows: killed } = await admin.query<{ ok: boolean }>(
-          "select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = 'paykit-b-listen'",
+          "select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1",
+          [`${NAME}-b-listen`],
         );
         expect(killed.length).toBe(1);
         await pay(out_trade_no);
@@ -195,9 +208,9 @@ describe("status pushed by PostgreSQL", () => {
           "B listens again",
           async () => {
             const health = (await (await fetch(`${b.url}/healthz`)).json()) as { statusUpdates: string };
-            const { rows } = await admin.query(
-              "select 1 from pg_stat_activity where application_name = 'paykit-b-listen'",
-            );
+            const { rows } = await admin.query("select 1 from pg_stat_activity where application_name = $1", [
+              `${NAME}-b-listen`,
+            ]);
             return health.statusUpdates === "events" && rows.length === 1;
           },
           15_000,

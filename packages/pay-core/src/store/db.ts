@@ -115,8 +115,13 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   let schemaName: string;
   try {
     // Instances starting together take turns: the migrator itself does not lock, and two running one migration at
-    // once fail on its CREATE TABLE. The lock is the session's, released when this connection ends.
-    await migrator.query("select pg_advisory_lock(hashtext($1))", [`paykit-migrate:${options.schema ?? ""}`]);
+    // once fail on its CREATE TABLE. The lock belongs to a transaction that the migrator's own one joins (its BEGIN
+    // inside ours is only a warning) and ends with its COMMIT, so it holds on one server connection even behind
+    // PgBouncer in transaction mode, where a session lock could stay behind on a pooled connection.
+    await migrator.query("begin");
+    await migrator.query("select pg_advisory_xact_lock(hashtext($1))", [
+      `paykit-migrate:${options.schema ?? ""}`,
+    ]);
     if (options.schema) await migrator.query(`create schema if not exists ${quoteIdent(options.schema)}`);
     await migratePg(drizzlePg(migrator, { schema }), {
       migrationsFolder: MIGRATIONS,
