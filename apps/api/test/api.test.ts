@@ -372,3 +372,79 @@ describe("Apple in-app purchase through the api", () => {
     expect(garbage.status).toBe(400);
   });
 });
+
+describe("payment.create answered directly", () => {
+  /** The same call as one plain POST (answered directly) and as a one-call batch (tRPC's own handler). */
+  const both = async (input: unknown, headers: Record<string, string> = {}) => {
+    const send = async (url: string, body: string) => {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers },
+        body,
+      });
+      const text = await res.text();
+      return {
+        status: res.status,
+        type: res.headers.get("content-type"),
+        vary: res.headers.get("vary"),
+        text,
+      };
+    };
+    const direct = await send(`${api.url}/trpc/payment.create`, JSON.stringify(input));
+    const batched = await send(`${api.url}/trpc/payment.create?batch=1`, JSON.stringify({ 0: input }));
+    // What can differ: the request id, and a batch's answer being a one-element array.
+    const strip = (text: string) => text.replace(/"requestId":"[^"]+"/g, '"requestId":"-"');
+    const batchedOne = JSON.stringify((JSON.parse(batched.text) as unknown[])[0]);
+    return { direct, batched, same: strip(direct.text) === strip(batchedOne) };
+  };
+  const key = { Authorization: `Bearer ${API_KEY}` };
+
+  it("answers errors exactly as tRPC's handler does: status, headers, body", async () => {
+    const cases: [string, unknown, Record<string, string>][] = [
+      ["no data", { context: { platform: "pc" }, provider: "wxpay" }, key],
+      ["an amount of 0", order("wxpay", no("DC"), { total_fee: 0 }), key],
+      ["an unknown provider", { ...order("wxpay", no("DC")), provider: "paypal" }, key],
+      ["no key", order("alipay", no("DC")), {}],
+      ["a wrong key", order("alipay", no("DC")), { Authorization: "Bearer nope" }],
+      ["not an object", 42, key],
+      ["a forged checkout", { checkout: "x.y.z", provider: "wxpay" }, {}],
+    ];
+    for (const [what, input, headers] of cases) {
+      const { direct, batched, same } = await both(input, headers);
+      expect(direct.status, what).toBeGreaterThanOrEqual(400);
+      expect(direct.status, what).toBe(batched.status);
+      expect(direct.type, what).toBe(batched.type);
+      expect(direct.vary, what).toBe(batched.vary);
+      expect(same, `${what}: ${direct.text} vs ${batched.text}`).toBe(true);
+    }
+  });
+
+  it("answers a create with tRPC's result envelope; the order is the same through either path", async () => {
+    const out = no("DC");
+    const { direct, batched } = await both(order("wxpay", out), key);
+    expect([direct.status, batched.status]).toEqual([200, 200]);
+    const directData = (JSON.parse(direct.text) as { result: { data: { out_trade_no: string } } }).result
+      .data;
+    const batchedData = (JSON.parse(batched.text) as [{ result: { data: unknown } }])[0].result.data;
+    expect(directData).toEqual(batchedData); // the second create of an unpaid order returns the same payment
+    expect(directData.out_trade_no).toBe(out);
+  });
+
+  it("leaves what it does not answer to tRPC: a body that is not JSON, another content type", async () => {
+    const garbage = await fetch(`${api.url}/trpc/payment.create`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...key },
+      body: "{not json",
+    });
+    expect(garbage.status).toBe(400);
+    expect(
+      ((await garbage.json()) as { error: { data: { paykit: { code: string } } } }).error.data.paykit.code,
+    ).toBe("INVALID_INPUT");
+    const text = await fetch(`${api.url}/trpc/payment.create`, {
+      method: "POST",
+      headers: { "Content-Type": "text/plain", ...key },
+      body: JSON.stringify(order("wxpay", no("DC"))),
+    });
+    expect(text.status).toBeGreaterThanOrEqual(400);
+  });
+});

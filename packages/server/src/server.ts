@@ -21,9 +21,11 @@ import {
   type ProviderRegistry,
   TenantStore,
 } from "@paykit/pay-core";
+import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino, { type Logger } from "pino";
 import { principalOf } from "./access";
+import { answerDirectly } from "./direct-call";
 import type { ApiEnv } from "./env";
 import { privateDirectory, tightenTree } from "./files";
 import { Idempotency } from "./idempotency";
@@ -188,35 +190,37 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     }),
   };
 
+  const contextOf = (req: IncomingMessage, res: ServerResponse): Context => {
+    const requestId = (res.getHeader("x-request-id") as string | undefined) ?? randomUUID();
+    const auth = header(req, "authorization");
+    const apiKey = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : header(req, "x-api-key");
+    return {
+      service,
+      watch,
+      env,
+      merchants,
+      tenants,
+      principal: principalOf(apiKey, env, merchants),
+      idempotency,
+      limits,
+      requestId,
+      log: log.child({ requestId }),
+      client: { userAgent: header(req, "user-agent"), clientIP: clientIp(req, env.TRUST_PROXY) },
+      apiKey,
+      idempotencyKey: header(req, "idempotency-key"),
+    };
+  };
+  const onError = (error: TRPCError, path: string | undefined, ctx: Context | undefined) => {
+    if (error.code === "INTERNAL_SERVER_ERROR")
+      ctx?.log.error({ path, message: error.message }, "request failed");
+  };
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: "/trpc/",
     maxBodySize: env.BODY_LIMIT_BYTES,
     maxBatchSize: env.MAX_BATCH_SIZE,
-    createContext: ({ req, res }): Context => {
-      const requestId = (res.getHeader("x-request-id") as string | undefined) ?? randomUUID();
-      const auth = header(req, "authorization");
-      const apiKey = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : header(req, "x-api-key");
-      return {
-        service,
-        watch,
-        env,
-        merchants,
-        tenants,
-        principal: principalOf(apiKey, env, merchants),
-        idempotency,
-        limits,
-        requestId,
-        log: log.child({ requestId }),
-        client: { userAgent: header(req, "user-agent"), clientIP: clientIp(req, env.TRUST_PROXY) },
-        apiKey,
-        idempotencyKey: header(req, "idempotency-key"),
-      };
-    },
-    onError: ({ error, path, ctx }) => {
-      if (error.code === "INTERNAL_SERVER_ERROR")
-        ctx?.log.error({ path, message: error.message }, "request failed");
-    },
+    createContext: ({ req, res }) => contextOf(req, res),
+    onError: ({ error, path, ctx }) => onError(error, path, ctx),
   });
 
   /**
@@ -256,8 +260,19 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
         if (path.startsWith("/trpc/")) {
           // The body is read here, within the limit, and handed to tRPC as text: a chunked body over the limit is a
           // 413 answer too, not a connection tRPC tears down mid-stream.
-          if (req.method === "POST")
-            (req as { body?: string }).body = (await rawBody(req, env.BODY_LIMIT_BYTES)).toString("utf8");
+          if (req.method === "POST") {
+            const body = (await rawBody(req, env.BODY_LIMIT_BYTES)).toString("utf8");
+            const answered = await answerDirectly(
+              req,
+              res,
+              path,
+              body,
+              () => contextOf(req, res),
+              (error, ctx) => onError(error, path.slice(6), ctx),
+            );
+            if (answered) return;
+            (req as { body?: string }).body = body;
+          }
           return await trpc(req, res);
         }
         const notify = NOTIFY_ROUTE.exec(path);

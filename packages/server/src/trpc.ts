@@ -117,6 +117,7 @@ const t = initTRPC.context<Context>().create({
 });
 
 export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
 
 /**
  * Maps thrown paykit errors to tRPC errors; a database out of reach becomes DATABASE_UNAVAILABLE (retryable), and
