@@ -5,8 +5,9 @@ import { signCheckoutToken } from "@paykit/pay-core";
 import { type Sandbox, startSandbox, until } from "@paykit/sandbox";
 import type { AppRouter } from "@paykit/server";
 import { loadEnv } from "@paykit/server";
-import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
+import { createTRPCClient, httpLink, httpSubscriptionLink, TRPCClientError } from "@trpc/client";
 import { sql } from "drizzle-orm";
+import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, startApi } from "../src/server";
 import { databaseEnv } from "./harness";
@@ -241,6 +242,49 @@ describe("bad input, errors and idempotency", () => {
 });
 
 describe("live status", () => {
+  it("works with tRPC's own subscription client: every change, the end, and a refusal as a typed error", async () => {
+    const out = no("SUB");
+    const token = signCheckoutToken(
+      { out_trade_no: out, total_fee: 980, subject: "Oolong tea", type: "goods", exp: Date.now() + 600_000 },
+      SECRET,
+    );
+    const created = await browser().payment.create.mutate({ checkout: token, provider: "wxpay" });
+    const live = createTRPCClient<AppRouter>({
+      links: [httpSubscriptionLink({ url: `${api.url}/trpc`, EventSource })],
+    });
+    const seen: number[] = [];
+    let ended = false;
+    const subscription = live.payment.status.subscribe(
+      { out_trade_no: out, checkout: token },
+      {
+        onData: (order) => seen.push(order.status),
+        onComplete: () => {
+          ended = true;
+        },
+      },
+    );
+    await until("the first event", () => seen.length > 0);
+    await fetch(`${(created.orderInfo as { code_url: string }).code_url}/pay`, { method: "POST" });
+    await until("paid, and the stream ended", () => ended);
+    subscription.unsubscribe();
+    expect(seen[0]).toBe(0);
+    expect(seen.at(-1)).toBe(1);
+
+    let refused: unknown;
+    const other = live.payment.status.subscribe(
+      { out_trade_no: no("SUB"), checkout: token },
+      {
+        onError: (error) => {
+          refused = error;
+        },
+      },
+    );
+    await until("the refusal", () => refused);
+    other.unsubscribe();
+    expect(refused).toBeInstanceOf(TRPCClientError);
+    expect((refused as TRPCClientError<AppRouter>).data?.paykit?.code).toBe("UNAUTHORIZED");
+  });
+
   it("streams the order's status over server-sent events until it is paid", async () => {
     const out = no("SSE");
     const token = signCheckoutToken(

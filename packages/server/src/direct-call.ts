@@ -63,3 +63,71 @@ export async function answerDirectly(
   res.end(json);
   return true;
 }
+
+/** tRPC's server-sent events framing: `event:` and `data:` lines, then a blank line (as its encoder writes them). */
+const sse = (event: string | undefined, data: string) =>
+  `${event ? `event: ${event}\n` : ""}data: ${data}\n\n\n`;
+
+/**
+ * The status stream (`payment.status`, server-sent events) served directly, framed as tRPC's httpSubscriptionLink
+ * reads it: `connected`, a `data` event per change, `return` at the end, `serialized-error` for a refusal. A stream
+ * lives for minutes and thousands are open at once on a sale day: tRPC's adapter holds a Request, an
+ * AbortController and a chain of web streams for each. Returns false, having done nothing, for anything else.
+ */
+export async function streamDirectly(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  createContext: () => Context,
+  onError: (error: TRPCError, ctx: Context, input: unknown) => void,
+): Promise<boolean> {
+  if (path !== "/trpc/payment.status" || req.method !== "GET") return false;
+  if (!String(req.headers.accept ?? "").includes("text/event-stream")) return false;
+  const query = new URL(req.url ?? "/", "http://api.local").searchParams;
+  if ([...query.keys()].some((k) => k !== "input")) return false;
+  let input: unknown;
+  try {
+    const raw = query.get("input");
+    input = raw === null ? undefined : JSON.parse(raw);
+  } catch {
+    return false;
+  }
+  const ctx = createContext();
+  const aborted = new AbortController();
+  const close = () => aborted.abort();
+  res.once("close", close);
+  res.writeHead(200, {
+    vary: "trpc-accept, accept",
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache, no-transform",
+    "X-Accel-Buffering": "no",
+    Connection: "keep-alive",
+  });
+  res.write(sse("connected", "{}"));
+  try {
+    const changes = await createCaller(ctx, { signal: aborted.signal }).payment.status(input as never);
+    for await (const order of changes) {
+      if (aborted.signal.aborted) break;
+      res.write(sse(undefined, JSON.stringify(order)));
+    }
+    if (!aborted.signal.aborted) res.write(sse("return", ""));
+  } catch (cause) {
+    if (!aborted.signal.aborted) {
+      const error = getTRPCErrorFromUnknown(cause);
+      onError(error, ctx, input);
+      const shape = getErrorShape({
+        config: appRouter._def._config,
+        error,
+        type: "subscription",
+        path: "payment.status",
+        input,
+        ctx,
+      });
+      res.write(sse("serialized-error", JSON.stringify(shape)));
+    }
+  } finally {
+    res.off("close", close);
+    res.end();
+  }
+  return true;
+}

@@ -25,7 +25,7 @@ import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import pino, { type Logger } from "pino";
 import { principalOf } from "./access";
-import { answerDirectly } from "./direct-call";
+import { answerDirectly, streamDirectly } from "./direct-call";
 import type { ApiEnv } from "./env";
 import { privateDirectory, tightenTree } from "./files";
 import { Idempotency } from "./idempotency";
@@ -204,7 +204,12 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       idempotency,
       limits,
       requestId,
-      log: log.child({ requestId }),
+      // Made when first used: most calls log nothing, and a held status stream should not carry a logger.
+      get log() {
+        const child = log.child({ requestId });
+        Object.defineProperty(this, "log", { value: child });
+        return child;
+      },
       client: { userAgent: header(req, "user-agent"), clientIP: clientIp(req, env.TRUST_PROXY) },
       apiKey,
       idempotencyKey: header(req, "idempotency-key"),
@@ -273,6 +278,14 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
             if (answered) return;
             (req as { body?: string }).body = body;
           }
+          const streamed = await streamDirectly(
+            req,
+            res,
+            path,
+            () => contextOf(req, res),
+            (error, ctx) => onError(error, path.slice(6), ctx),
+          );
+          if (streamed) return;
           return await trpc(req, res);
         }
         const notify = NOTIFY_ROUTE.exec(path);
