@@ -79,4 +79,26 @@ describe("the checkout's state machine", () => {
     const cancelled = run({ type: "create", provider: "wxpay" }, { type: "cancel" });
     expect(paymentReducer(cancelled, created)).toBe(cancelled);
   });
+
+  it("creating -> authorizing (the api needs the buyer's openid first) -> creating again", () => {
+    const authorizing = run({ type: "create", provider: "wxpay" }, { type: "authorize", provider: "wxpay" });
+    expect(authorizing).toEqual({ status: "authorizing", provider: "wxpay" });
+    expect(paymentReducer(authorizing, { type: "authorize", provider: "wxpay" })).toBe(authorizing);
+    expect(paymentReducer(authorizing, { type: "create", provider: "wxpay" }).status).toBe("creating");
+    expect(paymentReducer(authorizing, { type: "cancel" }).status).toBe("cancelled");
+  });
+
+  it("creating -> elsewhere (pay in another browser), and back to choosing", () => {
+    const elsewhere = run(
+      { type: "create", provider: "alipay" },
+      { type: "elsewhere", reason: "open-in-browser" },
+    );
+    expect(elsewhere).toEqual({ status: "elsewhere", provider: "alipay", reason: "open-in-browser" });
+    expect(paymentReducer(elsewhere, { type: "reset" })).toEqual(initialPaymentState);
+    expect(paymentReducer(elsewhere, { type: "create", provider: "wxpay" }).status).toBe("creating");
+    // Only a payment being made can turn out to be payable elsewhere.
+    expect(paymentReducer(initialPaymentState, { type: "elsewhere", reason: "open-in-browser" })).toBe(
+      initialPaymentState,
+    );
+  });
 });

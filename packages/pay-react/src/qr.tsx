@@ -29,10 +29,13 @@ export function loadQrCode(): Promise<QrModule> {
 export function QrCode({
   value,
   size,
+  texts = { failed: "The QR code could not be loaded.", again: "Show it again" },
   ...data
 }: {
   value: string;
   size: number;
+  /** What a buyer reads if the renderer cannot load (the checkout passes its locale's words). */
+  texts?: { failed: string; again: string };
   "data-testid"?: string;
   "data-content"?: string;
 }) {
@@ -54,9 +57,9 @@ export function QrCode({
   if (failed)
     return (
       <div role="alert" className="paykit-qr-failed">
-        <p>The QR code could not be loaded.</p>
+        <p>{texts.failed}</p>
         <button type="button" onClick={() => setFailed(false)}>
-          Show it again
+          {texts.again}
         </button>
       </div>
     );
