@@ -42,6 +42,12 @@ button{font:inherit;width:100%;padding:12px;border-radius:8px;border:0;margin-to
   );
 }
 
+/**
+ * How many pages the tab had before the cashier (sessionStorage, the sandbox's origin): where "Back to the merchant"
+ * goes after paying an Alipay code on a phone, as the Alipay app hands the buyer back to the browser.
+ */
+const CAME_FROM = "paykit-sandbox-came-from";
+
 function cashierPage(c: Cashier): SandboxResponse {
   const stateText = {
     open: "",
@@ -65,7 +71,7 @@ function cashierPage(c: Cashier): SandboxResponse {
 <dl><dt>Merchant</dt><dd>${escapeHtml(c.merchant)}</dd><dt>Order</dt><dd>${escapeHtml(c.subject)}</dd></dl>
 ${actions}
 <p class="note">This is the paykit sandbox: no real money moves. Paying here sends the merchant a signed notification, as the real gateway would.</p>
-</main>`,
+</main>${c.brand === "Alipay" && !c.sheet ? `<script>try { sessionStorage.setItem(${JSON.stringify(CAME_FROM)}, String(history.length - 1)); } catch (e) {}</script>` : ""}`,
   );
 }
 
@@ -75,11 +81,18 @@ ${actions}
  * browser): a button that goes back, shown only when there is a page to go back to.
  */
 function resultPage(title: string, text: string, returnTo?: string, back = false): SandboxResponse {
+  // Back past the cashier and this page, to what the buyer was on before (CAME_FROM, kept by the cashier page).
   const link = returnTo
     ? `<p><a href="${escapeHtml(returnTo)}" data-testid="back-to-merchant">Back to the merchant</a></p>`
     : back
-      ? `<p id="back" hidden><button type="button" class="pay" data-testid="back-to-merchant" onclick="history.back()">Back to the merchant</button></p>
-<script>if (history.length > 1) document.getElementById("back").hidden = false;</script>`
+      ? `<p id="back" hidden><button type="button" class="pay" data-testid="back-to-merchant">Back to the merchant</button></p>
+<script>(function () {
+  var before = Number(sessionStorage.getItem(${JSON.stringify(CAME_FROM)}) || 0);
+  if (before < 1) return;
+  var p = document.getElementById("back");
+  p.hidden = false;
+  p.querySelector("button").onclick = function () { history.go(before - history.length); };
+})();</script>`
       : "";
   return page(
     title,

@@ -31,6 +31,10 @@ describe("WeChat's web authorisation, the browser's half", () => {
     const href = "https://shop.example/checkout?items=oolong-250:1,sample:2&code=0a1b&state=Xy9";
     expect(oauthReturn(href)).toEqual({ code: "0a1b", state: "Xy9" });
     expect(withoutOauthParams(href)).toBe("https://shop.example/checkout?items=oolong-250%3A1%2Csample%3A2");
+    // The fragment of WeChat's authorize URL comes back through its redirect: it goes too.
+    expect(withoutOauthParams("https://shop.example/checkout?items=a&code=1&state=2#wechat_redirect")).toBe(
+      "https://shop.example/checkout?items=a",
+    );
     expect(oauthReturn("https://shop.example/checkout?items=a:1")).toBeUndefined();
     expect(oauthReturn("https://shop.example/checkout?code=only")).toBeUndefined();
   });

@@ -38,11 +38,15 @@ export function newState(): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
 }
 
-/** The page's address without the `code` and `state` WeChat added (what the address bar should show again). */
+/**
+ * The page's address without the `code` and `state` WeChat added (what the address bar should show again), and
+ * without the `#wechat_redirect` the browser carries over from the authorize URL through WeChat's redirect.
+ */
 export function withoutOauthParams(href: string): string {
   const url = new URL(href);
   url.searchParams.delete("code");
   url.searchParams.delete("state");
+  if (url.hash === "#wechat_redirect") url.hash = "";
   return url.toString();
 }
 
