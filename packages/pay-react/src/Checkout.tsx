@@ -1,12 +1,12 @@
 "use client";
 import type { Provider } from "@paykit/pay-core";
 import { useEffect, useRef, useState } from "react";
+import type { OrderSnapshot } from "./api-types";
 import { formatFen } from "./checkout-token";
 import { qrContentOf } from "./invoke";
 import type { PaymentState } from "./machine";
 import { type CheckoutTexts, type Locale, textsFor } from "./messages";
 import { loadQrCode, QrCode } from "./qr";
-import type { OrderSnapshot } from "./trpc";
 import { type UsePaymentOptions, usePayment } from "./usePayment";
 
 export interface CheckoutProps extends Omit<UsePaymentOptions, "onStateChange"> {
@@ -192,6 +192,7 @@ export function Checkout({
             <QrCode
               value={qr ?? ""}
               size={220}
+              label={t.qrLabel(nameOf(state.provider))}
               texts={{ failed: t.qrFailed, again: t.showAgain }}
               data-testid="payment-qr"
               data-content={qr}

@@ -8,7 +8,7 @@ import {
   type TRPCLink,
 } from "@trpc/client";
 import type { inferRouterInputs } from "@trpc/server";
-import type { OrderSnapshot } from "./trpc";
+import type { OrderSnapshot } from "./api-types";
 
 type Inputs = inferRouterInputs<AppRouter>;
 export type CreateInput = Inputs["payment"]["create"];

@@ -1,3 +1,4 @@
+export type { OrderSnapshot, PaymentResult } from "./api-types";
 export {
   BUYER_ERRORS,
   buyerError,
@@ -30,5 +31,4 @@ export {
 export { type CheckoutTexts, LOCALES, type Locale, TEXTS, textsFor } from "./messages";
 export { PAY_TYPE_LABELS, payTypeLabel } from "./pay-type-labels";
 export { type PaykitConnection, PaykitProvider, paykitConnection, usePaykitConnection } from "./provider";
-export { type OrderSnapshot, type PaymentResult, trpc } from "./trpc";
 export { type PayOptions, type UsePayment, type UsePaymentOptions, usePayment } from "./usePayment";

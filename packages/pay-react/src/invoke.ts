@@ -1,6 +1,6 @@
 import type { WxpayJsapiOrderInfo } from "@paykit/pay-core";
+import type { PaymentResult } from "./api-types";
 import type { PayMode } from "./machine";
-import type { PaymentResult } from "./trpc";
 
 interface WeixinJSBridge {
   invoke(

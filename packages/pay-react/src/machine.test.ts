@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { OrderSnapshot, PaymentResult } from "./api-types";
 import { initialPaymentState, type PaymentEvent, type PaymentState, paymentReducer } from "./machine";
-import type { OrderSnapshot, PaymentResult } from "./trpc";
 
 const result = {
   orderInfo: { code_url: "http://127.0.0.1:4010/pay/wxpay/ABC" },

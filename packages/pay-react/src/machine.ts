@@ -1,5 +1,5 @@
 import type { Provider } from "@paykit/pay-core";
-import type { OrderSnapshot, PaymentResult } from "./trpc";
+import type { OrderSnapshot, PaymentResult } from "./api-types";
 
 /** How the buyer pays once the payment exists. */
 export type PayMode =

@@ -35,6 +35,7 @@ export interface CheckoutTexts {
   copyLink: string;
   linkCopied: string;
   chooseOther: string;
+  qrLabel(name: string): string;
   qrFailed: string;
   showAgain: string;
 }
@@ -69,6 +70,7 @@ export const TEXTS: Record<Locale, CheckoutTexts> = {
     copyLink: "Copy the link",
     linkCopied: "Link copied: paste it in your browser.",
     chooseOther: "Choose another way to pay",
+    qrLabel: (name) => `QR code to pay with ${name}`,
     qrFailed: "The QR code could not be loaded.",
     showAgain: "Show it again",
   },
@@ -100,6 +102,7 @@ export const TEXTS: Record<Locale, CheckoutTexts> = {
     copyLink: "复制链接",
     linkCopied: "链接已复制，请粘贴到浏览器中打开。",
     chooseOther: "选择其他支付方式",
+    qrLabel: (name) => `${name}付款二维码`,
     qrFailed: "二维码加载失败。",
     showAgain: "重新加载",
   },

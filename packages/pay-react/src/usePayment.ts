@@ -1,6 +1,7 @@
 "use client";
 import type { Provider } from "@paykit/pay-core";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import type { OrderSnapshot } from "./api-types";
 import { buyerError, type NextStep } from "./buyer-errors";
 import { type CheckoutSummary, readCheckout } from "./checkout-token";
 import type { Engine } from "./engine";
@@ -9,7 +10,6 @@ import { invokePaySheet, leaveFor, payModeOf, redirectUrlOf } from "./invoke";
 import { initialPaymentState, type PaymentError, type PaymentState, paymentReducer } from "./machine";
 import { type Locale, textsFor } from "./messages";
 import { usePaykitConnection } from "./provider";
-import type { OrderSnapshot } from "./trpc";
 import {
   newState,
   oauthReturn,
