@@ -33,7 +33,7 @@ export interface Stack {
 }
 
 /** The api address the built site proxies /trpc to (next build bakes rewrites into the routes manifest). */
-function builtApiUrl(): URL {
+export function builtApiUrl(): URL {
   const file = join(webDir, ".next/routes-manifest.json");
   if (!existsSync(file))
     throw new Error(`the site is not built (no ${file}): run \`pnpm --filter @paykit/web build\` first`);
@@ -59,7 +59,7 @@ function stopProcess(child: ChildProcess | undefined): Promise<void> {
 }
 
 /** A port nothing listens on now on 127.0.0.1 (a random one in a fixed range may be taken: 3306 was, once). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
