@@ -202,14 +202,45 @@ describe("the JSAPI pay sheet (what WeixinJSBridge's getBrandWCPayRequest opens)
 });
 
 describe("the WeixinJSBridge stand-in", () => {
-  it("is served with the test-control API on, and defines the bridge only where there is none", async () => {
+  it("is served with the test-control API on: it takes the pay call and hands the others to WeChat's own bridge", async () => {
     const res = await fetch(`${sb.url}/sandbox/wechat-jsbridge.js`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/javascript/);
     const script = await res.text();
-    expect(script).toContain("if (window.WeixinJSBridge) return;");
-    expect(script).toContain('"/pay/wxpay/jsapi?"');
-    expect(script).toContain('new Event("WeixinJSBridgeReady")');
+
+    // Run it against a minimal page: WeChat's bridge arrives after it, as WeChat injects it.
+    const listeners: string[] = [];
+    const opened: string[] = [];
+    const fakeWindow: Record<string, unknown> = {
+      addEventListener: () => {},
+      removeEventListener: () => {},
+    };
+    const fakeDocument = {
+      currentScript: { src: `${sb.url}/sandbox/wechat-jsbridge.js` },
+      activeElement: null,
+      createElement: () => ({
+        setAttribute: () => {},
+        style: {},
+        appendChild: () => {},
+        focus: () => {},
+        set src(v: string) {
+          opened.push(v);
+        },
+      }),
+      body: { appendChild: () => {} },
+      dispatchEvent: (e: Event) => listeners.push(e.type),
+    };
+    new Function("window", "document", "location", "Event", script)(fakeWindow, fakeDocument, {}, Event);
+    expect(listeners).toEqual(["WeixinJSBridgeReady"]);
+    const calls: string[] = [];
+    fakeWindow.WeixinJSBridge = { invoke: (name: string) => calls.push(name) }; // WeChat's own, later
+    const bridge = fakeWindow.WeixinJSBridge as { invoke(n: string, p: object, cb?: () => void): void };
+    bridge.invoke("getBrandWCPayRequest", { appId: "wx1", package: "prepay_id=wx2" });
+    bridge.invoke("imagePreview", {});
+    expect(opened).toEqual([
+      `${sb.url}/pay/wxpay/jsapi?appId=wx1&timeStamp=&nonceStr=&package=prepay_id%3Dwx2&signType=&paySign=`,
+    ]);
+    expect(calls).toEqual(["imagePreview"]);
   });
 
   it("is not served without the test-control API", async () => {

@@ -117,6 +117,18 @@ describe("<Checkout>", () => {
     expect(screen.getByTestId("pay-alipay")).toBeTruthy();
     // Focus moved to what changed, for keyboard and screen-reader users.
     expect(failed.parentElement?.contains(document.activeElement)).toBe(true);
+    cleanup();
+
+    // With no other provider to offer, the way on is a fresh checkout.
+    render(
+      <PaykitProvider url="/trpc" links={[api(refused)]}>
+        <Checkout checkout={token} merchantName="Tea shop" environment={pc} providers={["wxpay"]} />
+      </PaykitProvider>,
+    );
+    await act(async () => fireEvent.click(screen.getByTestId("pay-wxpay")));
+    await waitFor(() => screen.getByTestId("payment-failed"));
+    expect(screen.getByRole("button", { name: "Reload the page" })).toBeTruthy();
+    expect(screen.queryByTestId("pay-wxpay")).toBeNull();
   });
 
   it("in WeChat's browser, Alipay tells the buyer, in words and a picture, to open the page in the browser", async () => {

@@ -167,6 +167,8 @@ export function Checkout({
     </fieldset>
   );
   const qr = state.status === "waiting" && state.mode === "qr" ? qrContentOf(state.result) : undefined;
+  // After a failure that rules out this provider: the others the buyer may choose.
+  const others = state.status === "failed" ? providers.filter((p) => p !== state.provider) : providers;
 
   return (
     <section className="paykit-checkout" aria-label={t.checkout} data-state={state.status}>
@@ -268,8 +270,8 @@ export function Checkout({
           <div data-testid="payment-failed" data-code={state.error.code}>
             <p role="alert">{failure.text}</p>
             {failure.next === "again" && choose()}
-            {failure.next === "other" && choose(providers.filter((p) => p !== state.provider))}
-            {failure.next === "reload" && (
+            {failure.next === "other" && others.length > 0 && choose(others)}
+            {(failure.next === "reload" || (failure.next === "other" && others.length === 0)) && (
               <button type="button" onClick={() => location.reload()}>
                 {t.reload}
               </button>
