@@ -22,6 +22,8 @@ export interface SandboxMerchant {
     /** App ids bound to this mchid: mini program, official account (browsers), native app. */
     appIds: { miniProgram: string; officialAccount: string; app: string };
     apiV3Key: string;
+    /** The official account's AppSecret: the merchant's server trades web-authorisation codes for openids with it. */
+    officialAccountSecret?: string;
     /** The merchant API certificate's serial and keys (the merchant signs requests with the private key). */
     merchantSerialNo: string;
     merchantPublicKey: string;
@@ -141,6 +143,10 @@ export async function loadOrCreateCredentials(
       };
       changed = true;
     }
+    if (!m.wechat.officialAccountSecret) {
+      m.wechat.officialAccountSecret = hex(16).toLowerCase();
+      changed = true;
+    }
     if (!m.alipay.appCertificate) {
       m.alipay.appCertificate = await issueUnderRoot(
         alipayCerts.rootPrivateKey,
@@ -179,6 +185,14 @@ export function merchantConfig(credentials: SandboxCredentials, baseUrl: string)
         publicKeyId: gateway.wechatPublicKey.id,
         // The sandbox signs in either mode (SANDBOX_WECHAT_SIGN_MODE): verify with both, like a merchant in transition.
         platformCertificates: true,
+        // The official account's web authorisation (openids in WeChat's browser), at the sandbox's stand-in.
+        ...(m.wechat.officialAccountSecret && {
+          oauth: {
+            appSecret: m.wechat.officialAccountSecret,
+            authorizeUrl: `${baseUrl}/connect/oauth2/authorize`,
+            apiBaseUrl: baseUrl,
+          },
+        }),
       },
       appleiap: gateway.apple && {
         bundleId: m.appleBundleId,

@@ -13,6 +13,8 @@ export interface SandboxResponse {
   status: number;
   headers?: Record<string, string>;
   body?: string;
+  /** A body that is not text (the favicon), instead of `body`. */
+  bytes?: Buffer;
 }
 
 export type Handler = (
@@ -81,7 +83,7 @@ export async function readRequest(req: IncomingMessage, maxBytes = 1 << 20): Pro
 
 export function send(res: ServerResponse, response: SandboxResponse): void {
   res.writeHead(response.status, response.headers);
-  res.end(response.body ?? "");
+  res.end(response.bytes ?? response.body ?? "");
 }
 
 export const json = (

@@ -2,6 +2,7 @@ import type { AlipayGateway, AlipayTrade } from "./alipay";
 import type { SandboxContext } from "./context";
 import { escapeHtml, html, type Router, type SandboxRequest, type SandboxResponse } from "./http";
 import type { WechatGateway, WechatTrade } from "./wechat";
+import { verifySha256Rsa } from "./wechat/protocol";
 
 /** What a pay page shows, whichever gateway the trade is at. */
 interface Cashier {
@@ -16,6 +17,8 @@ interface Cashier {
   action: string;
   /** Sent back with the forms: where the buyer returns to after paying (H5 redirect_url, Alipay return_url). */
   returnTo?: string;
+  /** Shown in the WeixinJSBridge stand-in's pay sheet: the outcome goes back to the page that opened it. */
+  sheet?: boolean;
 }
 
 const yuan = (fen: number) => `¥${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`;
@@ -25,17 +28,25 @@ function page(title: string, body: string): SandboxResponse {
     200,
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · paykit sandbox</title>
+<link rel="icon" href="/favicon.ico">
 <style>
 body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f2f3f5;color:#1f2329}
 main{max-width:420px;margin:40px auto;background:#fff;border-radius:12px;padding:28px;box-shadow:0 2px 12px #0001}
-.brand{font-weight:600;color:#555}.amount{font-size:40px;font-weight:700;margin:8px 0}
+.brand{font-weight:600;color:#555;font-size:16px;margin:0}.amount{font-size:40px;font-weight:700;margin:8px 0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:4px 16px;margin:16px 0}dt{color:#777}
 button{font:inherit;width:100%;padding:12px;border-radius:8px;border:0;margin-top:10px;cursor:pointer}
 .pay{background:#07c160;color:#fff}.alipay .pay{background:#1677ff}.cancel{background:#eee}
-.note{color:#777;font-size:13px;margin-top:20px}
+.note{color:#666;font-size:13px;margin-top:20px}a{color:#0b57d0}
+@media (max-width:460px){main{margin:0;border-radius:0;box-shadow:none;min-height:100vh}}
 </style></head><body>${body}</body></html>`,
   );
 }
+
+/**
+ * How many pages the tab had before the cashier (sessionStorage, the sandbox's origin): where "Back to the merchant"
+ * goes after paying an Alipay code on a phone, as the Alipay app hands the buyer back to the browser.
+ */
+const CAME_FROM = "paykit-sandbox-came-from";
 
 function cashierPage(c: Cashier): SandboxResponse {
   const stateText = {
@@ -44,7 +55,9 @@ function cashierPage(c: Cashier): SandboxResponse {
     closed: "This order is closed.",
     expired: "This order has expired.",
   }[c.state];
-  const hidden = c.returnTo ? `<input type="hidden" name="return_to" value="${escapeHtml(c.returnTo)}">` : "";
+  const hidden =
+    (c.returnTo ? `<input type="hidden" name="return_to" value="${escapeHtml(c.returnTo)}">` : "") +
+    (c.sheet ? `<input type="hidden" name="sheet" value="1">` : "");
   const actions =
     c.state === "open"
       ? `<form method="post" action="${escapeHtml(c.action)}/pay">${hidden}<button class="pay" type="submit">Pay ${yuan(c.totalFee)}</button></form>
@@ -53,22 +66,53 @@ function cashierPage(c: Cashier): SandboxResponse {
   return page(
     `${c.brand}: ${c.subject}`,
     `<main class="${c.brand === "Alipay" ? "alipay" : "wechat"}">
-<div class="brand">${c.brand} · sandbox</div>
+<h1 class="brand">${c.brand} · sandbox</h1>
 <div class="amount" data-testid="amount">${yuan(c.totalFee)}</div>
 <dl><dt>Merchant</dt><dd>${escapeHtml(c.merchant)}</dd><dt>Order</dt><dd>${escapeHtml(c.subject)}</dd></dl>
 ${actions}
 <p class="note">This is the paykit sandbox: no real money moves. Paying here sends the merchant a signed notification, as the real gateway would.</p>
-</main>`,
+</main>${c.brand === "Alipay" && !c.sheet ? `<script>try { sessionStorage.setItem(${JSON.stringify(CAME_FROM)}, String(history.length - 1)); } catch (e) {}</script>` : ""}`,
   );
 }
 
-function resultPage(title: string, text: string, returnTo?: string): SandboxResponse {
-  const back = returnTo ? `<p><a href="${escapeHtml(returnTo)}">Back to the merchant</a></p>` : "";
+/**
+ * What the buyer sees once they paid or left. `returnTo`: a link back to the merchant. `back`: the buyer came from
+ * the merchant's page in this tab (an Alipay code opened on a phone, where the Alipay app would go back to the
+ * browser): a button that goes back, shown only when there is a page to go back to.
+ */
+function resultPage(title: string, text: string, returnTo?: string, back = false): SandboxResponse {
+  // Back past the cashier and this page, to what the buyer was on before (CAME_FROM, kept by the cashier page).
+  const link = returnTo
+    ? `<p><a href="${escapeHtml(returnTo)}" data-testid="back-to-merchant">Back to the merchant</a></p>`
+    : back
+      ? `<p id="back" hidden><button type="button" class="pay" data-testid="back-to-merchant">Back to the merchant</button></p>
+<script>(function () {
+  var before = Number(sessionStorage.getItem(${JSON.stringify(CAME_FROM)}) || 0);
+  if (before < 1) return;
+  var p = document.getElementById("back");
+  p.hidden = false;
+  p.querySelector("button").onclick = function () { history.go(before - history.length); };
+})();</script>`
+      : "";
   return page(
     title,
-    `<main><h1>${escapeHtml(title)}</h1><p role="status">${escapeHtml(text)}</p>${back}</main>`,
+    `<main><h1>${escapeHtml(title)}</h1><p role="status">${escapeHtml(text)}</p>${link}</main>`,
   );
 }
+
+/**
+ * The end of the stand-in pay sheet (in an iframe the WeixinJSBridge stand-in opened): tells the page that opened it
+ * what getBrandWCPayRequest answers, as WeChat's client would.
+ */
+function sheetOutcome(title: string, text: string, errMsg: string): SandboxResponse {
+  return page(
+    title,
+    `<main><h1>${escapeHtml(title)}</h1><p role="status">${escapeHtml(text)}</p></main>
+<script>parent.postMessage({ type: "paykit-sandbox-wechat-sheet", err_msg: ${JSON.stringify(errMsg)} }, "*");</script>`,
+  );
+}
+
+const FAIL = "get_brand_wcpay_request:fail";
 
 const form = (req: SandboxRequest) => new URLSearchParams(req.rawBody.toString("utf8"));
 
@@ -85,6 +129,9 @@ export class PayPages {
 
   mount(router: Router): void {
     router
+      // What WeChat's client shows for WeixinJSBridge.invoke("getBrandWCPayRequest", params): jsapiSheet(). (Before
+      // /pay/wxpay/:code, which would take "jsapi" for a code.)
+      .on("GET", "/pay/wxpay/jsapi", (req) => this.jsapiSheet(req.url.searchParams))
       .on("GET", "/pay/wxpay/:code", (_req, p) => this.wechatPage(this.wechat.findTrade({ code: p.code })))
       .on("GET", "/pay/wxpay-h5", (req) => {
         const trade = this.wechat.findTrade({ code: req.url.searchParams.get("package") ?? "" });
@@ -99,10 +146,20 @@ export class PayPages {
         const trade = this.wechat.findTrade({ code: p.code });
         if (!trade) return this.wechatPage(undefined);
         const refused = this.wechat.pay(trade);
+        if (form(req).get("sheet") === "1")
+          return refused
+            ? sheetOutcome("Payment refused", `The gateway refused the payment: ${refused}.`, FAIL)
+            : sheetOutcome("Paid", "Payment successful.", "get_brand_wcpay_request:ok");
         return this.afterPay(refused, safeReturn(form(req).get("return_to")));
       })
       .on("POST", "/pay/wxpay/:code/cancel", (req) =>
-        resultPage("Payment cancelled", "You left without paying.", safeReturn(form(req).get("return_to"))),
+        form(req).get("sheet") === "1"
+          ? sheetOutcome("Payment cancelled", "You left without paying.", "get_brand_wcpay_request:cancel")
+          : resultPage(
+              "Payment cancelled",
+              "You left without paying.",
+              safeReturn(form(req).get("return_to")),
+            ),
       )
       .on("GET", "/pay/alipay/:code", (_req, p) => this.alipayPage(this.alipay.scan(p.code ?? "")))
       .on("POST", "/pay/alipay/:code/pay", (_req, p) => {
@@ -110,7 +167,8 @@ export class PayPages {
         if (!trade) return this.alipayPage(undefined);
         const refused = this.alipay.pay(trade);
         const returnTo = refused ? undefined : this.alipay.returnUrl(trade);
-        return this.afterPay(refused, returnTo);
+        // A precreate code has no return_url: on a phone the Alipay app goes back to the browser it came from.
+        return this.afterPay(refused, returnTo, true);
       })
       .on("POST", "/pay/alipay/:code/cancel", (_req, p) => {
         const trade = this.alipay.findTrade({ code: p.code });
@@ -118,14 +176,38 @@ export class PayPages {
       });
   }
 
-  private afterPay(refused: string | undefined, returnTo: string | undefined): SandboxResponse {
+  private afterPay(refused: string | undefined, returnTo: string | undefined, back = false): SandboxResponse {
     if (refused)
-      return resultPage("Payment refused", `The gateway refused the payment: ${refused}.`, returnTo);
+      return resultPage("Payment refused", `The gateway refused the payment: ${refused}.`, returnTo, back);
     if (returnTo) return { status: 302, headers: { Location: returnTo }, body: "" };
-    return resultPage("Paid", "Payment successful. You can close this page.");
+    return resultPage("Paid", "Payment successful. You can close this page.", undefined, back);
   }
 
-  private wechatPage(trade: WechatTrade | undefined, returnTo?: string): SandboxResponse {
+  /**
+   * The pay sheet WeChat's client opens for getBrandWCPayRequest: it checks what the page passed as WeChat does (the
+   * prepay_id in `package`, the app id it was ordered with, paySign over `appId\ntimeStamp\nnonceStr\npackage\n`
+   * with the merchant's API certificate key, RSA) and shows the order; paying answers `get_brand_wcpay_request:ok`.
+   * @see https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_1_4.shtml
+   */
+  private jsapiSheet(q: URLSearchParams): SandboxResponse {
+    const get = (name: string) => q.get(name) ?? "";
+    const prepayId = /^prepay_id=(.+)$/.exec(get("package"))?.[1];
+    const trade = prepayId ? this.wechat.findTrade({ prepay_id: prepayId }) : undefined;
+    const refuse = (why: string) => ({ ...sheetOutcome("Payment refused", why, FAIL), status: 400 });
+    if (trade?.trade_type !== "JSAPI") return refuse("This payment is unknown (package).");
+    if (trade.appid !== get("appId")) return refuse("appId is not the app id the order was placed with.");
+    const merchant = this.ctx.byMchId.get(trade.mchid);
+    const message = `${get("appId")}\n${get("timeStamp")}\n${get("nonceStr")}\n${get("package")}\n`;
+    if (
+      get("signType") !== "RSA" ||
+      !merchant ||
+      !verifySha256Rsa(merchant.publicKey, message, get("paySign"))
+    )
+      return refuse("支付验证签名失败 (paySign does not verify).");
+    return this.wechatPage(trade, undefined, true);
+  }
+
+  private wechatPage(trade: WechatTrade | undefined, returnTo?: string, sheet = false): SandboxResponse {
     if (!trade)
       return { ...resultPage("Not found", "This payment code is unknown or was never issued."), status: 404 };
     const merchant = this.ctx.byMchId.get(trade.mchid)?.merchant.name ?? trade.mchid;
@@ -143,6 +225,7 @@ export class PayPages {
       state,
       action: `/pay/wxpay/${trade.code}`,
       ...(returnTo ? { returnTo } : {}),
+      sheet,
     });
   }
 

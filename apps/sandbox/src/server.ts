@@ -10,6 +10,7 @@ import { ControlApi } from "./control";
 import { OpenOrderProbe } from "./control/open-orders";
 import { Tampering } from "./control/tamper";
 import { loadOrCreateCredentials, merchantConfig } from "./credentials";
+import { SANDBOX_FAVICON } from "./favicon";
 import { json, Router, readRequest, type SandboxRequest, send } from "./http";
 import { Notifier } from "./notify";
 import { PayPages } from "./pages";
@@ -104,6 +105,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   router.on("GET", "/", () =>
     json(200, { name: "paykit sandbox", wechat: "/v3/...", alipay: "/gateway.do" }),
   );
+  router.on("GET", "/favicon.ico", () => ({
+    status: 200,
+    headers: { "Content-Type": "image/x-icon", "Cache-Control": "public, max-age=86400" },
+    bytes: SANDBOX_FAVICON,
+  }));
 
   const server: Server = createServer(async (req, res) => {
     const started = performance.now();

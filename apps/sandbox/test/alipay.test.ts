@@ -200,7 +200,11 @@ describe("Alipay trades", () => {
       trade_status: "WAIT_BUYER_PAY",
       total_amount: "9.80",
     });
-    await fetch(`${qr_code}/pay`, { method: "POST" });
+    const paid = await (await fetch(`${qr_code}/pay`, { method: "POST" })).text();
+    // The Alipay app, opened from a phone's browser, goes back there: the page offers the way back.
+    expect(paid).toContain("Paid");
+    expect(paid).toMatch(/<button[^>]*data-testid="back-to-merchant"/);
+    expect(paid).toContain("history.go(before - history.length)");
     const n = await until("the notification", () =>
       endpoint.received.find((r) => formOf(r.body).out_trade_no === out_trade_no),
     );

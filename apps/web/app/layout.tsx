@@ -1,4 +1,4 @@
-import type { Metadata } from "next";
+import type { Metadata, Viewport } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
 import "./globals.css";
@@ -8,15 +8,21 @@ export const metadata: Metadata = {
   description: "A checkout on paykit, against the local sandbox gateway.",
 };
 
+export const viewport: Viewport = { width: "device-width", initialScale: 1 };
+
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <body>
         <header className="site">
-          <strong>paykit demo tea shop</strong>
-          <Link href="/">Shop</Link>
-          <Link href="/cart">Cart</Link>
-          <Link href="/orders">Orders</Link>
+          <Link href="/" className="brand">
+            paykit demo tea shop
+          </Link>
+          <nav aria-label="Site">
+            <Link href="/">Shop</Link>
+            <Link href="/cart">Cart</Link>
+            <Link href="/orders">Orders</Link>
+          </nav>
         </header>
         <main>{children}</main>
       </body>

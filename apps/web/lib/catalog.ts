@@ -33,22 +33,60 @@ export const productOf = (sku: string) => CATALOG.find((p) => p.sku === sku);
 /** A cart in a URL: `oolong-250:1,longjing-100:2`. */
 export type Cart = { sku: string; quantity: number }[];
 
+/** At most this many of one tea in a cart. */
+export const MAX_QUANTITY = 99;
+/** The most one payment may be, in fen: pay-core's MAX_TOTAL_FEE (1,000,000 yuan; a test keeps them equal). */
+export const MAX_ORDER_FEE = 100_000_000;
+/** A cart in a URL is read up to this many lines (a longer list is not a cart a person made). */
+const MAX_LINES = 200;
+
+/**
+ * Reads a cart from a URL: known teas with a whole quantity of at least 1; a tea listed twice is one line with the
+ * quantities added up (which may then be more than MAX_QUANTITY: `cartProblems` says so).
+ */
 export function parseCart(items: string | undefined): Cart {
-  return (items ?? "")
-    .split(",")
-    .map((part) => part.split(":"))
-    .map(([sku = "", qty = "1"]) => ({ sku, quantity: Number.parseInt(qty, 10) }))
-    .filter((i) => productOf(i.sku) && Number.isInteger(i.quantity) && i.quantity > 0 && i.quantity <= 99);
+  const cart: Cart = [];
+  for (const part of (items ?? "").split(",").slice(0, MAX_LINES)) {
+    const [sku = "", qty = "1"] = part.split(":");
+    const quantity = /^\d{1,7}$/.test(qty) ? Number(qty) : 0;
+    if (!productOf(sku) || quantity < 1) continue;
+    const line = cart.find((i) => i.sku === sku);
+    if (line) line.quantity += quantity;
+    else cart.push({ sku, quantity });
+  }
+  return cart;
 }
 
 export const formatCart = (cart: Cart) => cart.map((i) => `${i.sku}:${i.quantity}`).join(",");
 
-/** Prices a cart on the server: the total in fen and a subject for the gateway. */
-export function price(cart: Cart): { total_fee: number; subject: string } {
-  const total_fee = cart.reduce((sum, i) => sum + (productOf(i.sku)?.price ?? 0) * i.quantity, 0);
-  const first = productOf(cart[0]?.sku ?? "")?.name ?? "Order";
-  const subject = cart.length > 1 ? `${first} and ${cart.length - 1} more` : first;
-  return { total_fee, subject };
+/** What a cart costs, in fen. */
+export const cartTotal = (cart: Cart) =>
+  cart.reduce((sum, i) => sum + (productOf(i.sku)?.price ?? 0) * i.quantity, 0);
+
+/** Why a cart cannot be paid as it is, in the buyer's words (none: it can). */
+export function cartProblems(cart: Cart): string[] {
+  const problems: string[] = [];
+  for (const line of cart) {
+    if (line.quantity > MAX_QUANTITY)
+      problems.push(
+        `${productOf(line.sku)?.name}: at most ${MAX_QUANTITY} per order (this cart has ${line.quantity}).`,
+      );
+  }
+  const total = cartTotal(cart);
+  if (total > MAX_ORDER_FEE)
+    problems.push(
+      `This cart comes to ${yuan(total)}, more than one payment can be (${yuan(MAX_ORDER_FEE)}). Split it into smaller orders.`,
+    );
+  return problems;
 }
 
-export const yuan = (fen: number) => `¥${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, "0")}`;
+/** Prices a cart on the server: the total in fen and a subject for the gateway. */
+export function price(cart: Cart): { total_fee: number; subject: string } {
+  const first = productOf(cart[0]?.sku ?? "")?.name ?? "Order";
+  const subject = cart.length > 1 ? `${first} and ${cart.length - 1} more` : first;
+  return { total_fee: cartTotal(cart), subject };
+}
+
+/** Fen as yuan for people, with thousands grouped: 114048000 -> "¥1,140,480.00". */
+export const yuan = (fen: number) =>
+  `¥${Math.floor(fen / 100).toLocaleString("en-US")}.${String(fen % 100).padStart(2, "0")}`;

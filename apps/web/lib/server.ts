@@ -26,7 +26,16 @@ function settings() {
     apiKey ??= dev.apiKey;
     checkoutSecret ??= dev.checkoutSecret;
   }
-  return { apiUrl, apiKey, checkoutSecret, merchantName: process.env.SHOP_NAME ?? "paykit demo tea shop" };
+  // The sandbox's address as buyers' browsers reach it, when the api runs against it (the demo, the tests): the
+  // checkout then links QR codes' pay pages and, for WeChat user agents, loads the sandbox's WeixinJSBridge stand-in.
+  const sandboxUrl = process.env.PAYKIT_SANDBOX_URL?.replace(/\/$/, "") || undefined;
+  return {
+    apiUrl,
+    apiKey,
+    checkoutSecret,
+    merchantName: process.env.SHOP_NAME ?? "paykit demo tea shop",
+    sandboxUrl,
+  };
 }
 
 export const shop = () => settings();

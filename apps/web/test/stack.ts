@@ -17,10 +17,15 @@ export const DESKTOP_UA =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
 export const IPHONE_UA =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+/** WeChat's in-app browser on an iPhone. */
+export const WECHAT_UA =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.44(0x18002c2c) NetType/WIFI Language/zh_CN";
 
 export interface Stack {
   sandbox: Sandbox;
   api: Api;
+  /** The api's data directory (its generated dev-secrets.json: API key, checkout secret, admin key). */
+  apiDataDir: string;
   web: ChildProcess;
   webUrl: string;
   /** Stops `next start`, the api and the sandbox (each one that was started), and waits for them. */
@@ -28,7 +33,7 @@ export interface Stack {
 }
 
 /** The api address the built site proxies /trpc to (next build bakes rewrites into the routes manifest). */
-function builtApiUrl(): URL {
+export function builtApiUrl(): URL {
   const file = join(webDir, ".next/routes-manifest.json");
   if (!existsSync(file))
     throw new Error(`the site is not built (no ${file}): run \`pnpm --filter @paykit/web build\` first`);
@@ -54,7 +59,7 @@ function stopProcess(child: ChildProcess | undefined): Promise<void> {
 }
 
 /** A port nothing listens on now on 127.0.0.1 (a random one in a fixed range may be taken: 3306 was, once). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -79,9 +84,11 @@ export async function startStack(): Promise<Stack> {
     await sandbox?.close();
   };
   try {
+    // With its test-control API, as the demo runs it: the WeixinJSBridge stand-in is served there.
     sandbox = await startSandbox({
       dataDir: mkdtempSync(join(tmpdir(), "paykit-web-sbx-")),
       timeScale: 0.01,
+      control: true,
     });
     const dataDir = mkdtempSync(join(tmpdir(), "paykit-web-api-"));
     api = await startApi(
@@ -105,6 +112,10 @@ export async function startStack(): Promise<Stack> {
           ...process.env,
           NEXT_TELEMETRY_DISABLED: "1",
           PAYKIT_DEV_SECRETS: join(dataDir, "dev-secrets.json"),
+          // The shop's server calls the api itself (orders, an order): where the build proxies /trpc to, too.
+          PAYKIT_API_URL: apiUrl.origin,
+          // Sandbox mode, as `pnpm start` runs the site: pay-page links under QR codes, the WeChat bridge stand-in.
+          PAYKIT_SANDBOX_URL: sandbox.url,
         },
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -132,7 +143,7 @@ export async function startStack(): Promise<Stack> {
         reject(new Error(`next start exited with ${code}: ${output}`));
       });
     });
-    return { sandbox, api, web: child, webUrl: `http://127.0.0.1:${port}`, close };
+    return { sandbox, api, apiDataDir: dataDir, web: child, webUrl: `http://127.0.0.1:${port}`, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,5 +1,7 @@
 /** What the browser may read of its checkout token (the server verifies it; the browser only displays it). */
 export interface CheckoutSummary {
+  /** The merchant (multi-merchant mode); absent means "default". */
+  pid?: string;
   out_trade_no: string;
   total_fee: number;
   subject: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { PaymentResult } from "./api-types";
 import { invokePaySheet, payModeOf, qrContentOf, redirectUrlOf } from "./invoke";
-import type { PaymentResult } from "./trpc";
 
 const r = (action: unknown) => ({ pay_type: "any", orderInfo: {}, action }) as unknown as PaymentResult;
 

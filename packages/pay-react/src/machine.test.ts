@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { OrderSnapshot, PaymentResult } from "./api-types";
 import { initialPaymentState, type PaymentEvent, type PaymentState, paymentReducer } from "./machine";
-import type { OrderSnapshot, PaymentResult } from "./trpc";
 
 const result = {
   orderInfo: { code_url: "http://127.0.0.1:4010/pay/wxpay/ABC" },
@@ -78,5 +78,27 @@ describe("the checkout's state machine", () => {
   it("ignores a late result for an attempt that was cancelled", () => {
     const cancelled = run({ type: "create", provider: "wxpay" }, { type: "cancel" });
     expect(paymentReducer(cancelled, created)).toBe(cancelled);
+  });
+
+  it("creating -> authorizing (the api needs the buyer's openid first) -> creating again", () => {
+    const authorizing = run({ type: "create", provider: "wxpay" }, { type: "authorize", provider: "wxpay" });
+    expect(authorizing).toEqual({ status: "authorizing", provider: "wxpay" });
+    expect(paymentReducer(authorizing, { type: "authorize", provider: "wxpay" })).toBe(authorizing);
+    expect(paymentReducer(authorizing, { type: "create", provider: "wxpay" }).status).toBe("creating");
+    expect(paymentReducer(authorizing, { type: "cancel" }).status).toBe("cancelled");
+  });
+
+  it("creating -> elsewhere (pay in another browser), and back to choosing", () => {
+    const elsewhere = run(
+      { type: "create", provider: "alipay" },
+      { type: "elsewhere", reason: "open-in-browser" },
+    );
+    expect(elsewhere).toEqual({ status: "elsewhere", provider: "alipay", reason: "open-in-browser" });
+    expect(paymentReducer(elsewhere, { type: "reset" })).toEqual(initialPaymentState);
+    expect(paymentReducer(elsewhere, { type: "create", provider: "wxpay" }).status).toBe("creating");
+    // Only a payment being made can turn out to be payable elsewhere.
+    expect(paymentReducer(initialPaymentState, { type: "elsewhere", reason: "open-in-browser" })).toBe(
+      initialPaymentState,
+    );
   });
 });

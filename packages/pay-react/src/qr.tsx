@@ -29,10 +29,16 @@ export function loadQrCode(): Promise<QrModule> {
 export function QrCode({
   value,
   size,
+  label,
+  texts = { failed: "The QR code could not be loaded.", again: "Show it again" },
   ...data
 }: {
   value: string;
   size: number;
+  /** What the code is, for screen readers ("QR code to pay with WeChat Pay"). */
+  label?: string;
+  /** What a buyer reads if the renderer cannot load (the checkout passes its locale's words). */
+  texts?: { failed: string; again: string };
   "data-testid"?: string;
   "data-content"?: string;
 }) {
@@ -50,15 +56,33 @@ export function QrCode({
     };
   }, [module, failed]);
 
-  if (module) return <module.QRCodeSVG value={value} size={size} marginSize={2} {...data} />;
+  if (module)
+    return (
+      <module.QRCodeSVG
+        value={value}
+        size={size}
+        marginSize={2}
+        role="img"
+        aria-label={label ?? "QR code"}
+        {...data}
+      />
+    );
   if (failed)
     return (
       <div role="alert" className="paykit-qr-failed">
-        <p>The QR code could not be loaded.</p>
+        <p>{texts.failed}</p>
         <button type="button" onClick={() => setFailed(false)}>
-          Show it again
+          {texts.again}
         </button>
       </div>
     );
-  return <div className="paykit-qr-loading" style={{ width: size, height: size }} aria-busy="true" />;
+  return (
+    <div
+      className="paykit-qr-loading"
+      style={{ width: size, height: size }}
+      role="img"
+      aria-label={label ?? "QR code"}
+      aria-busy="true"
+    />
+  );
 }

@@ -1,12 +1,11 @@
 import type { AppRouter } from "@paykit/client";
 import { createTRPCReact } from "@trpc/react-query";
-import type { inferRouterOutputs } from "@trpc/server";
 
-/** The api's typed React client (only the router's type is imported, never its code). */
+export type { OrderSnapshot, PaymentResult } from "./api-types";
+
+/**
+ * The api's typed React client, for host apps that want tRPC's own hooks (under their own trpc.Provider and
+ * QueryClientProvider). Its own entry point, `@paykit/pay-react/trpc`, so that a page with <Checkout> does not load
+ * tRPC's React bindings with its first JavaScript. Only the router's type is imported, never its code.
+ */
 export const trpc = createTRPCReact<AppRouter>();
-
-type Outputs = inferRouterOutputs<AppRouter>;
-/** A created payment as the browser receives it. */
-export type PaymentResult = Outputs["payment"]["create"];
-/** An order's status as the browser receives it (dates as ISO strings). */
-export type OrderSnapshot = Outputs["payment"]["query"];

@@ -4,6 +4,7 @@ import type { SandboxContext } from "../context";
 import { json, type Router, type SandboxRequest, type SandboxResponse } from "../http";
 import { TAMPERS, type Tamper } from "../notify";
 import type { WechatGateway } from "../wechat";
+import { JSBRIDGE_SCRIPT } from "../wechat/jsbridge";
 import type { WechatVirtualPay } from "../wechat-virtual";
 import type { Tampering } from "./tamper";
 
@@ -37,6 +38,12 @@ export class ControlApi {
 
   mount(router: Router): void {
     router
+      // A stand-in for WeChat's in-app WeixinJSBridge, for pages tested in an ordinary browser (wechat/jsbridge.ts).
+      .on("GET", "/sandbox/wechat-jsbridge.js", () => ({
+        status: 200,
+        headers: { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" },
+        body: JSBRIDGE_SCRIPT,
+      }))
       .on("POST", "/sandbox/control/pay", (req) => this.act(req, "pay"))
       .on("POST", "/sandbox/control/fail", (req) => this.act(req, "fail"))
       .on("GET", "/sandbox/control/trade", (req) => this.trade(req))

@@ -4,6 +4,7 @@ import type { Delivery } from "../notify";
 import { certificates } from "./certificates";
 import { WxError } from "./errors";
 import { deliveryHeaders } from "./notifications";
+import { accessToken, authorize } from "./oauth";
 import type { WechatTrade } from "./records";
 import { WechatRefunds } from "./refunds";
 import { authenticate, signatureHeaders, signed } from "./signatures";
@@ -14,7 +15,8 @@ export type { TradeState, TradeType, WechatRefund, WechatTrade } from "./records
 /**
  * WeChat Pay API v3, the gateway's side: orders (JSAPI, APP, H5, Native), query, close (transactions.ts), refunds
  * (refunds.ts), platform certificates (certificates.ts), notifications (notifications.ts). Every request's signature
- * is verified and every response is signed, as the real gateway does (signatures.ts).
+ * is verified and every response is signed, as the real gateway does (signatures.ts). Beside the pay API, the
+ * official account's web authorisation that gives a page in WeChat's browser the buyer's openid (oauth.ts).
  * @see https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_1_1.shtml (JSAPI order)
  */
 export class WechatGateway {
@@ -67,7 +69,10 @@ export class WechatGateway {
         "GET",
         "/v3/certificates",
         route((_req, _p, mchid) => certificates(this.ctx, mchid)),
-      );
+      )
+      // The official account's web authorisation (open.weixin.qq.com and api.weixin.qq.com at WeChat): oauth.ts.
+      .on("GET", "/connect/oauth2/authorize", (req) => authorize(this.ctx, req))
+      .on("GET", "/sns/oauth2/access_token", (req) => accessToken(this.ctx, req));
   }
 
   /** Verifies the request's Authorization, runs the handler, signs whatever it answers. */

@@ -8,10 +8,13 @@ export function CheckoutPanel({
   token,
   merchantName,
   returnUrl,
+  sandbox,
 }: {
   token: string;
   merchantName: string;
   returnUrl: string;
+  /** The api runs against the paykit sandbox: the checkout links the QR code's pay page. */
+  sandbox: boolean;
 }) {
   const [paidOrder, setPaidOrder] = useState<string | undefined>();
   return (
@@ -20,11 +23,14 @@ export function CheckoutPanel({
         checkout={token}
         merchantName={merchantName}
         returnUrl={returnUrl}
+        sandbox={sandbox}
         onPaid={(order) => setPaidOrder(order.out_trade_no)}
       />
       {paidOrder && (
         <p>
-          <Link href={`/orders/${paidOrder}`}>See your order</Link>
+          <Link href={`/orders/${paidOrder}`} data-testid="see-order">
+            See your order
+          </Link>
         </p>
       )}
     </PaykitProvider>

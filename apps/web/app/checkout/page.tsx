@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { signCheckoutToken } from "@paykit/pay-core/checkout";
 import { headers } from "next/headers";
 import Link from "next/link";
-import { formatCart, parseCart, price } from "../../lib/catalog";
+import { cartProblems, formatCart, parseCart, price } from "../../lib/catalog";
 import { shop } from "../../lib/server";
 import { CartLines } from "../cart/CartLines";
 import { CheckoutPanel } from "./CheckoutPanel";
@@ -28,9 +28,32 @@ export default async function CheckoutPage({
   const cart = parseCart(params.items);
   if (cart.length === 0) {
     return (
-      <p>
-        Nothing to pay for. <Link href="/">Choose some tea.</Link>
-      </p>
+      <>
+        <h1>Checkout</h1>
+        <p>
+          Nothing to pay for. <Link href="/">Choose some tea.</Link>
+        </p>
+      </>
+    );
+  }
+  // A cart no payment can take (too many of a tea, more than one payment may be) is said as such, before any order.
+  const problems = cartProblems(cart);
+  if (problems.length > 0) {
+    return (
+      <>
+        <h1>Checkout</h1>
+        <CartLines cart={cart} />
+        <div role="alert" className="problems" data-testid="cart-problems">
+          {problems.map((p) => (
+            <p key={p}>{p}</p>
+          ))}
+        </div>
+        <p>
+          <Link className="button" href="/cart">
+            Change the cart
+          </Link>
+        </p>
+      </>
     );
   }
   const { total_fee, subject } = price(cart);
@@ -38,7 +61,10 @@ export default async function CheckoutPage({
   // How long the buyer has to pay: 10 minutes; `?expire=<seconds>` shortens it (for demonstrating expiry).
   const seconds = Math.min(3600, Math.max(5, Number(params.expire ?? 600) || 600));
   const now = Date.now();
-  const { checkoutSecret, merchantName } = shop();
+  const { checkoutSecret, merchantName, sandboxUrl } = shop();
+  const h = await headers();
+  const origin = `${h.get("x-forwarded-proto") ?? "http"}://${h.get("host") ?? "127.0.0.1:3000"}`;
+  const returnUrl = `${origin}/orders/${out_trade_no}`;
   const token = signCheckoutToken(
     {
       out_trade_no,
@@ -52,13 +78,17 @@ export default async function CheckoutPage({
       },
       time_expire: now + seconds * 1000,
       exp: now + seconds * 1000,
+      // Where Alipay's wap cashier (for a merchant who opts in) sends the buyer back to.
+      return_url: returnUrl,
     },
     checkoutSecret,
   );
-  const h = await headers();
-  const origin = `${h.get("x-forwarded-proto") ?? "http"}://${h.get("host") ?? "127.0.0.1:3000"}`;
+  // Against the sandbox, in a WeChat user agent: the sandbox's stand-in for WeChat's WeixinJSBridge (the real
+  // WeChat browser has its own; the stand-in never replaces one).
+  const wechatStandIn = sandboxUrl !== undefined && /micromessenger/i.test(h.get("user-agent") ?? "");
   return (
     <>
+      {wechatStandIn && <script src={`${sandboxUrl}/sandbox/wechat-jsbridge.js`} async />}
       <h1>Checkout</h1>
       <CartLines cart={cart} />
       <p>
@@ -67,7 +97,8 @@ export default async function CheckoutPage({
       <CheckoutPanel
         token={token}
         merchantName={merchantName}
-        returnUrl={`${origin}/orders/${out_trade_no}`}
+        returnUrl={returnUrl}
+        sandbox={sandboxUrl !== undefined}
       />
     </>
   );

@@ -1,30 +1,37 @@
+import { payTypeLabel } from "@paykit/pay-react";
 import Link from "next/link";
+import { notFound } from "next/navigation";
 import { yuan } from "../../../lib/catalog";
 import { paykit } from "../../../lib/server";
 import { STATUS_TEXT } from "../../../lib/status";
 
 export const dynamic = "force-dynamic";
 
+/** An order number as the shop makes them (and any a gateway accepts): anything else is no order of ours. */
+const ORDER_NUMBER = /^[A-Za-z0-9_\-|*]{1,64}$/;
+
 /**
- * One order: also where a WeChat H5 payment returns to. The api checks an unpaid order at the gateway, so a buyer
- * who comes back before the notification sees it paid all the same.
+ * One order: also where a WeChat H5 payment (and Alipay, for a merchant on its wap cashier) returns to. The api
+ * checks an unpaid order at the gateway, so a buyer who comes back before the notification sees it paid all the
+ * same. An order that does not exist is a 404.
  */
 export default async function OrderPage({ params }: { params: Promise<{ no: string }> }) {
   const { no } = await params;
+  if (!ORDER_NUMBER.test(no)) notFound();
   const order = await paykit()
     .payment.query.query({ out_trade_no: no })
-    .catch(() => undefined);
-  if (!order) {
-    return (
-      <p>
-        No order {no}. <Link href="/orders">All orders</Link>
-      </p>
-    );
-  }
+    .catch((error: unknown) => {
+      const code = (error as { data?: { paykit?: { code?: string } } }).data?.paykit?.code;
+      if (code === "ORDER_NOT_FOUND") return undefined;
+      throw error;
+    });
+  if (!order) notFound();
   const status = STATUS_TEXT[order.status];
   return (
     <>
-      <h1>Order {order.out_trade_no}</h1>
+      <h1>
+        Order <span className="order-no">{order.out_trade_no}</span>
+      </h1>
       <p>{order.subject}</p>
       <p className="price">{yuan(order.total_fee)}</p>
       <p>
@@ -32,14 +39,20 @@ export default async function OrderPage({ params }: { params: Promise<{ no: stri
         <strong className={status?.className} data-testid="order-status">
           {status?.text ?? order.status}
         </strong>
+        {order.status >= 1 && <span data-testid="order-how"> · {payTypeLabel(order.pay_type)}</span>}
       </p>
       {order.status === 0 && (
         <p>
           <Link href={`/orders/${order.out_trade_no}`}>Check again</Link>
         </p>
       )}
-      <p>
-        <Link href="/orders">All orders</Link>
+      <p className="actions">
+        <Link className="button" href="/" data-testid="back-to-shop">
+          Back to the shop
+        </Link>
+        <Link className="button secondary" href="/orders">
+          All orders
+        </Link>
       </p>
     </>
   );

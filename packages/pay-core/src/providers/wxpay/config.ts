@@ -42,6 +42,18 @@ export const wxpayConfigSchema = z
     baseUrl: z.url().default("https://api.mch.weixin.qq.com"),
     /** How long each step of a call (connecting, the answer's headers, its body) may take before the outcome counts as unknown. */
     timeoutMs: z.number().int().positive().default(10_000),
+    /**
+     * The official account's web authorisation (snsapi_base), which gives a buyer in WeChat's browser an openid for
+     * JSAPI: its AppSecret (for appId["h5-weixin"]; it stays on the server), and where WeChat's authorize page and
+     * API are (the real ones by default; the sandbox's in development).
+     */
+    oauth: z
+      .object({
+        appSecret: z.string().min(16, "oauth.appSecret is the official account's AppSecret").max(64),
+        authorizeUrl: z.url().default("https://open.weixin.qq.com/connect/oauth2/authorize"),
+        apiBaseUrl: z.url().default("https://api.weixin.qq.com"),
+      })
+      .optional(),
   })
   .refine((c) => (c.publicKey === undefined) === (c.publicKeyId === undefined), {
     message: "publicKey and publicKeyId go together",

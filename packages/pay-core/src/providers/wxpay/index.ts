@@ -1,5 +1,7 @@
-import { defineProvider, payType } from "../define";
+import { z } from "zod";
+import { defineProvider, operation, payType } from "../define";
 import type { WxpayAdapter } from "./adapter";
+import { authorizeUrl, OAUTH_STATE, openidFromCode } from "./oauth";
 import type {
   WxpayAppOrderInfo,
   WxpayJsapiOrderInfo,
@@ -59,4 +61,31 @@ export const wxpay = defineProvider({
   subjectMaxLength: 127,
   payTypeFixedPerOrder: true,
   adapter: async (config) => new (await import("./adapter")).WxpayAdapter(config as never) as WxpayAdapter,
+  operations: {
+    /**
+     * WeChat's browser, step 1 of the openid: the authorize URL (snsapi_base) the buyer's page goes to. It comes
+     * back to `redirect_uri` with `code` and `state` in the query.
+     */
+    wxOauthUrl: operation<WxpayAdapter>()({
+      access: "buyer",
+      input: z.object({
+        redirect_uri: z
+          .url({ protocol: /^https?$/, error: "redirect_uri is the page's absolute http(s) URL" })
+          .max(1024),
+        state: z.string().regex(OAUTH_STATE, "state is 1-128 letters and digits"),
+      }),
+      run: async ({ redirect_uri, state }, ctx) => ({
+        url: authorizeUrl(ctx.adapter.config, redirect_uri, state),
+      }),
+    }),
+    /**
+     * Step 2: the api trades the code the page came back with for the buyer's openid, with the official account's
+     * AppSecret (never sent to the browser).
+     */
+    wxOauthOpenid: operation<WxpayAdapter>()({
+      access: "buyer",
+      input: z.object({ code: z.string().regex(/^[\w-]{1,128}$/, "code is the one WeChat gave the page") }),
+      run: async ({ code }, ctx) => openidFromCode(ctx.adapter.config, code),
+    }),
+  },
 });
