@@ -79,6 +79,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     timeScale: options.timeScale ?? 1,
     openOrders: new OpenOrderProbe(),
     delayMs: 0,
+    delayedNow: 0,
   } as SandboxContext;
   const wechat = new WechatGateway(ctx);
   const alipay = new AlipayGateway(ctx);
@@ -116,8 +117,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     try {
       const request = await readRequest(req);
       const found = router.match(request.method, request.url.pathname);
-      if (ctx.delayMs > 0 && !request.url.pathname.startsWith("/sandbox/"))
-        await new Promise((r) => setTimeout(r, ctx.delayMs));
+      if (ctx.delayMs > 0 && !request.url.pathname.startsWith("/sandbox/")) {
+        ctx.delayedNow++;
+        await new Promise((r) => setTimeout(r, ctx.delayMs)).finally(() => ctx.delayedNow--);
+      }
       const response =
         found === undefined
           ? json(404, { code: "NOT_FOUND", message: "no such sandbox endpoint" })

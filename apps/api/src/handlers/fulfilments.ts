@@ -6,7 +6,10 @@ import { sql } from "drizzle-orm";
  * transaction they are given, so a delivery is recorded exactly when user_order_success is.
  */
 export async function createFulfilments(db: Db): Promise<void> {
-  await db.execute(sql`create table if not exists demo_fulfilments (
+  // Instances starting together would race in the catalog ("create table if not exists" is not atomic): one at a time.
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('paykit demo_fulfilments'))`);
+    await tx.execute(sql`create table if not exists demo_fulfilments (
     pid text not null,
     out_trade_no text not null,
     type text not null,
@@ -14,6 +17,7 @@ export async function createFulfilments(db: Db): Promise<void> {
     created_at timestamptz not null default now(),
     primary key (pid, out_trade_no)
   )`);
+  });
 }
 
 export async function recordFulfilment(

@@ -130,6 +130,9 @@ export class ControlApi {
         this.ctx.delayMs = ms;
         return json(200, { delayMs: ms });
       })
+      .on("GET", "/sandbox/control/delay", () =>
+        json(200, { delayMs: this.ctx.delayMs, delayedNow: this.ctx.delayedNow }),
+      )
       // A probe for tests: the most gateway orders each order number had open at once, across providers.
       .on("GET", "/sandbox/control/open-orders", (req) => {
         const only = req.url.searchParams.get("out_trade_no");
