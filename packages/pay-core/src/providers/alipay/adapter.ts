@@ -203,7 +203,7 @@ export class AlipayAdapter implements PaymentAdapter {
         // Signed here, not by alipay-sdk: its keys are snake_cased as alipay-sdk does for every call it signs, so
         // `other` means the same on every Alipay path (`timeoutExpress` is sent as `timeout_express`).
         return done(
-          appPayOrderString(this.privateKey, {
+          await appPayOrderString(this.privateKey, {
             appId: this.config.appId,
             timestamp: toAlipayTime(Date.now()),
             notifyUrl: options.notifyUrl,

@@ -88,7 +88,7 @@ describe("Alipay notification verification, on a real notification", () => {
 });
 
 describe("the app-pay order string", () => {
-  it("is byte-identical to alipay-sdk's sdkExecute for the same parameters", () => {
+  it("is byte-identical to alipay-sdk's sdkExecute for the same parameters", async () => {
     const sdk = new AlipaySdk({ appId: "2021000000000000", privateKey: appKey, keyType: "PKCS8" });
     const bizContent = {
       product_code: "QUICK_MSECURITY_PAY",
@@ -97,7 +97,7 @@ describe("the app-pay order string", () => {
       subject: "Oolong tea 250 g & more",
     };
     const timestamp = "2026-11-22 07:59:30";
-    const ours = appPayOrderString(privateKeyOf(appKey), {
+    const ours = await appPayOrderString(privateKeyOf(appKey), {
       appId: "2021000000000000",
       timestamp,
       notifyUrl: "https://m.example.com/notify/alipay",
