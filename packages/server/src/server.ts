@@ -13,9 +13,9 @@ import {
   MasterKeys,
   MerchantRegistry,
   merchantsOfFile,
+  type OrderTypeHandler,
   OrderWatch,
   openDatabase,
-  type PayHandler,
   type PayKitErrorCode,
   PaymentService,
   type ProviderRegistry,
@@ -84,8 +84,11 @@ const header = (req: IncomingMessage, name: string) => {
 };
 
 export interface StartOptions {
-  /** Your handler for each order `type` (like vk-uni-pay's pay-notify/<type>.js), run once per paid order. */
-  handlers?: Record<string, PayHandler>;
+  /**
+   * Your handler for each order `type` (like vk-uni-pay's pay-notify/<type>.js), run once per paid order, or its
+   * hooks (onPaid, onRefunded, onClosed, onSecondPayment), each run once per event (docs/handlers.md).
+   */
+  handlers?: Record<string, OrderTypeHandler>;
   /** Runs once the database is open and migrated, before the api serves: create your own tables here. */
   setup?: (db: Db) => Promise<void>;
   logger?: Logger;
