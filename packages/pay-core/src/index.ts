@@ -72,3 +72,18 @@ export {
   TenantStore,
 } from "./tenants/store";
 export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";
+export {
+  type DispatcherOptions,
+  eventBody,
+  RETRY_FOR_MS,
+  retryDelayMs,
+  WebhookDispatcher,
+} from "./webhooks/dispatcher";
+export {
+  checkEndpointUrl,
+  MAX_ENDPOINTS,
+  type WebhookDeliveryView,
+  WebhookEndpoints,
+  type WebhookEndpointView,
+} from "./webhooks/endpoints";
+export { SIGNATURE_HEADER, signatureHeader, webhookSignature } from "./webhooks/signature";

@@ -95,6 +95,16 @@ const envSchema = z.object({
   /** How long answers kept for Idempotency-Keys, and rows of the notification log, are kept. */
   IDEMPOTENCY_RETENTION_HOURS: int(24, 1),
   NOTIFICATION_RETENTION_DAYS: int(30, 1),
+  /** Outbound webhooks (docs/webhooks.md): how often each instance looks for due deliveries (ms; 0: never). */
+  WEBHOOK_POLL_MS: int(1000, 0),
+  /** The longest one delivery attempt may take (ms). */
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+  /** Deliveries one instance attempts at once. */
+  WEBHOOK_CONCURRENCY: int(8, 1),
+  /** Multiplies the retry schedule (and its 3 days): for tests and demos only. */
+  WEBHOOK_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+  /** How long events and delivered webhooks are kept. */
+  EVENT_RETENTION_DAYS: int(30, 4),
 });
 
 export type ApiEnv = z.output<typeof envSchema> & {

@@ -20,6 +20,8 @@ import {
   PaymentService,
   type ProviderRegistry,
   TenantStore,
+  WebhookDispatcher,
+  WebhookEndpoints,
 } from "@paykit/pay-core";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -38,6 +40,8 @@ export interface Api {
   server: Server;
   service: PaymentService;
   database: Database;
+  /** Outbound webhooks: the endpoints, and this instance's share of the delivering. */
+  webhooks: { endpoints: WebhookEndpoints; dispatcher: WebhookDispatcher };
   close(): Promise<void>;
 }
 
@@ -149,7 +153,8 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
   const providers = options.providers ?? builtInProviders;
   // Merchants live in the database, their secrets sealed with the master key; a merchants file is imported when it
   // is not the one imported last (the sandbox's generated config, a file-based setup moving in).
-  const tenants = new TenantStore(database.db, new MasterKeys(env.masterKeys));
+  const masterKeys = new MasterKeys(env.masterKeys);
+  const tenants = new TenantStore(database.db, masterKeys);
   if (env.MERCHANT_CONFIG && existsSync(env.MERCHANT_CONFIG)) {
     const imported = await tenants.importFile(readFileSync(env.MERCHANT_CONFIG, "utf8"), (content: string) =>
       merchantsOfFile(JSON.parse(content), providers),
@@ -174,6 +179,16 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
     createLeaseMs: env.CREATE_LEASE_MS,
     notificationRetentionMs: env.NOTIFICATION_RETENTION_DAYS * 86400_000,
+    eventRetentionMs: env.EVENT_RETENTION_DAYS * 86400_000,
+  });
+  // Outbound webhooks: endpoints sealed with the master key; the outbox delivered by every instance together.
+  const webhooks = new WebhookEndpoints(database.db, masterKeys);
+  const dispatcher = new WebhookDispatcher(database.db, webhooks, {
+    pollMs: env.WEBHOOK_POLL_MS,
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    concurrency: env.WEBHOOK_CONCURRENCY,
+    timeScale: env.WEBHOOK_TIME_SCALE,
+    log,
   });
   // Live status: one listening connection per instance, fanned out in memory (see OrderWatch).
   const watch = new OrderWatch({
@@ -203,6 +218,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       env,
       merchants,
       tenants,
+      webhooks,
       principal: principalOf(apiKey, env, merchants),
       idempotency,
       limits,
@@ -382,6 +398,8 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       : undefined;
   sweeper?.unref();
 
+  if (env.WEBHOOK_POLL_MS > 0) dispatcher.start();
+
   log.info({ url, database: database.kind, merchants: merchants.pids }, "paykit api listening");
   let closing: Promise<void> | undefined;
   return {
@@ -389,9 +407,11 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     server,
     service,
     database,
+    webhooks: { endpoints: webhooks, dispatcher },
     close: () => {
       closing ??= (async () => {
         clearInterval(sweeper);
+        await dispatcher.stop();
         merchants.close();
         await watch.stop();
         server.closeAllConnections();
