@@ -26,7 +26,12 @@ import {
 
 const API_KEY = `test-only-api-key-${randomBytes(8).toString("hex")}`;
 const SECRET = randomBytes(32).toString("hex");
-const WEBHOOK_ENV = { WEBHOOK_TIME_SCALE: "0.001", WEBHOOK_POLL_MS: "50", WEBHOOK_TIMEOUT_MS: "2000" };
+const WEBHOOK_ENV = {
+  WEBHOOK_ALLOW_PRIVATE: "1",
+  WEBHOOK_TIME_SCALE: "0.001",
+  WEBHOOK_POLL_MS: "50",
+  WEBHOOK_TIMEOUT_MS: "2000",
+};
 let sandbox: Sandbox;
 const started: ApiProcess[] = [];
 

@@ -75,6 +75,7 @@ export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";
 export {
   type DispatcherOptions,
   eventBody,
+  privateAddressOf,
   RETRY_FOR_MS,
   retryDelayMs,
   WebhookDispatcher,

@@ -101,6 +101,14 @@ const envSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int(10_000, 100),
   /** Deliveries one instance attempts at once. */
   WEBHOOK_CONCURRENCY: int(8, 1),
+  /**
+   * Whether webhook endpoints may be on this host or a private network (loopback, 10/8, 192.168/16, link-local, ...).
+   * Off by default: a merchant's endpoint must not make the api call into its own network.
+   */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(["0", "1", "false", "true"])
+    .default("0")
+    .transform((v) => v === "1" || v === "true"),
   /** Multiplies the retry schedule (and its 3 days): for tests and demos only. */
   WEBHOOK_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
   /** How long events and delivered webhooks are kept. */

@@ -188,6 +188,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     timeoutMs: env.WEBHOOK_TIMEOUT_MS,
     concurrency: env.WEBHOOK_CONCURRENCY,
     timeScale: env.WEBHOOK_TIME_SCALE,
+    allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
     log,
   });
   // Live status: one listening connection per instance, fanned out in memory (see OrderWatch).

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { lookup } from "node:dns/promises";
+import { BlockList, isIP } from "node:net";
 import { hostname } from "node:os";
 import { and, eq, inArray, lte } from "drizzle-orm";
 import type { Logger } from "../service/views";
@@ -35,9 +37,44 @@ export interface DispatcherOptions {
   timeoutMs?: number;
   /** Deliveries attempted at once by this instance. Default 8. */
   concurrency?: number;
+  /**
+   * Whether endpoints may be on loopback, private, link-local or unique-local addresses (default false: a merchant's
+   * endpoint cannot make this api call into its own network). Tests and a single-merchant setup on one host allow it.
+   */
+  allowPrivate?: boolean;
   /** This instance's name in the delivery log. Default host:pid:random. */
   worker?: string;
   log?: Logger;
+}
+
+/** Addresses an endpoint may not resolve to unless allowPrivate: this host, private networks, link-local. */
+const PRIVATE = new BlockList();
+for (const [net, bits] of [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+] as const)
+  PRIVATE.addSubnet(net, bits, "ipv4");
+for (const [net, bits] of [
+  ["::", 128],
+  ["::1", 128],
+  ["fc00::", 7],
+  ["fe80::", 10],
+] as const)
+  PRIVATE.addSubnet(net, bits, "ipv6");
+
+/** Why an endpoint's host may not be called (it is or resolves to a private address), or undefined. */
+export async function privateAddressOf(url: string): Promise<string | undefined> {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true });
+  // (An IPv4-mapped IPv6 address is checked as the IPv4 address it maps: BlockList does so itself.)
+  const found = addresses.find((a) => PRIVATE.check(a.address, a.family === 6 ? "ipv6" : "ipv4"));
+  return found ? `${host} is a private address (${found.address})` : undefined;
 }
 
 /** The JSON body a delivery carries: the same bytes on every attempt of an event. */
@@ -69,6 +106,7 @@ export class WebhookDispatcher {
   private readonly timeoutMs: number;
   private readonly concurrency: number;
   private readonly log: Logger | undefined;
+  private readonly allowPrivate: boolean;
   /** Attempts this instance made, since it started (delivered: answered 2xx). */
   readonly counts = { attempts: 0, delivered: 0, failedAttempts: 0 };
 
@@ -83,6 +121,7 @@ export class WebhookDispatcher {
     this.concurrency = options.concurrency ?? 8;
     this.worker = options.worker ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
     this.log = options.log;
+    this.allowPrivate = options.allowPrivate ?? false;
   }
 
   start(): void {
@@ -191,6 +230,8 @@ export class WebhookDispatcher {
     let status: number | undefined;
     let error: string | undefined;
     try {
+      const refused = this.allowPrivate ? undefined : await privateAddressOf(endpoint.url);
+      if (refused) throw Object.assign(new Error(refused), { refused: true });
       const res = await fetch(endpoint.url, {
         method: "POST",
         headers: {
@@ -209,9 +250,10 @@ export class WebhookDispatcher {
       await res.body?.cancel().catch(() => undefined);
       if (status < 200 || status > 299) error = `answered ${status}`;
     } catch (cause) {
-      const c = cause as { name?: string; cause?: { code?: string }; message?: string };
-      error =
-        c.name === "TimeoutError"
+      const c = cause as { name?: string; cause?: { code?: string }; message?: string; refused?: boolean };
+      error = c.refused
+        ? `not sent: ${c.message} (WEBHOOK_ALLOW_PRIVATE)`
+        : c.name === "TimeoutError"
           ? `no answer within ${this.timeoutMs} ms`
           : `could not connect: ${c.cause?.code ?? c.message ?? "network error"}`;
     }
