@@ -26,6 +26,16 @@ const shop: OrderHooks = {
       values (${r.order.out_trade_no}, ${r.out_refund_no}, ${r.order.provider}, ${r.refund_fee}, ${r.refunded_total}, ${r.full}, ${r.source}, ${r.event_id})`);
     if (failOnce.delete(r.out_refund_no)) throw new Error("the shop's ledger is away");
   },
+  onClosed: async ({ order, event_id }, { db }) => {
+    await db.execute(
+      sql`insert into shop_events values ('closed', ${order.out_trade_no}, ${event_id}, null)`,
+    );
+  },
+  onSecondPayment: async (second, { db }) => {
+    await db.execute(
+      sql`insert into shop_events values ('second', ${second.order.out_trade_no}, ${second.event_id}, ${`${second.provider}:${second.total_fee}:${second.action}`})`,
+    );
+  },
 };
 
 beforeAll(async () => {
@@ -33,6 +43,9 @@ beforeAll(async () => {
   database = await testDatabase();
   await database.db.execute(sql`create table shop_refund_runs (out_trade_no text, out_refund_no text, provider text,
     refund_fee bigint, refunded_total bigint, full_refund boolean, source text, event_id text)`);
+  await database.db.execute(
+    sql`create table shop_events (kind text, out_trade_no text, event_id text, detail text)`,
+  );
   endpoint = await notifyEndpoint(async ({ rawBody, headers, path }) => {
     const [pathname = "", search = ""] = path.split("?");
     const [, , provider = "", pid = ""] = pathname.split("/");
@@ -93,7 +106,7 @@ async function payByCode(provider: "wxpay" | "alipay", total: number): Promise<s
 }
 
 /** Apple: the app buys with the order's token and submits the signed transaction. */
-async function payApple(): Promise<{ out: string; transactionId: string }> {
+async function payApple(): Promise<{ out: string; transactionId: string; token: string }> {
   const out = no("RI");
   const r = await service.create({
     context: { platform: "app-plus", userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)" },
@@ -123,7 +136,7 @@ async function payApple(): Promise<{ out: string; transactionId: string }> {
     signedTransaction: bought.signedTransaction,
   });
   await paid(out);
-  return { out, transactionId: bought.transactionId };
+  return { out, transactionId: bought.transactionId, token: r.orderInfo.appAccountToken };
 }
 
 /** Virtual payment: the buyer logs in, the mini program asks WeChat to pay, the delivery push pays the order. */
@@ -221,15 +234,16 @@ describe(`refunds made at the gateways run onRefunded once each (${process.env.D
   );
 
   it("Apple: 20 purchases refunded by Apple (REFUND notifications), each onRefunded once", async () => {
-    const bought: { out: string; transactionId: string }[] = [];
+    const bought: Awaited<ReturnType<typeof payApple>>[] = [];
     for (let i = 0; i < 20; i++) bought.push(await payApple());
     for (const b of bought)
       expect((await env.control("apple/refund", { transactionId: b.transactionId })).status).toBe(200);
     await until("20 onRefunded runs", async () => (await runs("appleiap")).length >= 20, 30_000);
-    await env.control("idle");
+    const resent = await resendRefundNotifications(bought.map((b) => b.token));
     const rows = await runs("appleiap");
     const made = rows.map((r) => ({ out: r.out_trade_no, no: r.out_refund_no, fee: 600 }));
-    check("appleiap", rows, made, 0);
+    check("appleiap", rows, made, resent);
+    expect(resent).toBe(20);
     expect(new Set(rows.map((r) => r.out_trade_no))).toEqual(new Set(bought.map((b) => b.out)));
     for (const b of bought)
       expect(await service.peek("default", b.out)).toMatchObject({ status: 3, refund_fee: 600 });
@@ -296,5 +310,46 @@ describe(`refunds made at the gateways run onRefunded once each (${process.env.D
     });
     expect(await service.peek("default", wx)).toMatchObject({ status: 2, refund_fee: 250 });
     expect(await service.peek("default", ali)).toMatchObject({ status: 2, refund_fee: 200 });
+  });
+
+  it("onClosed runs once when an order is closed, onSecondPayment once for a payment of an order already paid", async () => {
+    const shopEvents = async (out: string) =>
+      (
+        (await database.db.execute(
+          sql`select kind, detail from shop_events where out_trade_no = ${out} order by kind`,
+        )) as unknown as { rows: { kind: string; detail: string | null }[] }
+      ).rows;
+    const closing = no("RC");
+    await service.create({
+      context: { platform: "pc" },
+      provider: "wxpay",
+      data: { out_trade_no: closing, total_fee: 300, subject: "Left unpaid", type: "shop" },
+    });
+    await service.close("default", closing);
+    await service.close("default", closing);
+    // A buyer who kept an Alipay code, paid with WeChat Pay, then paid the Alipay code too.
+    const twice = no("RT");
+    const order = (provider: "alipay" | "wxpay") =>
+      service.create({
+        context: { platform: "pc" },
+        provider,
+        data: { out_trade_no: twice, total_fee: 800, subject: "Paid twice", type: "shop" },
+      });
+    const alipay = (await order("alipay")).orderInfo as unknown as { qr_code: string };
+    const wechat = (await order("wxpay")).orderInfo as unknown as { code_url: string };
+    await fetch(wechat.code_url);
+    await fetch(`${wechat.code_url}/pay`, { method: "POST" });
+    await paid(twice);
+    await fetch(alipay.qr_code);
+    await fetch(`${alipay.qr_code}/pay`, { method: "POST" });
+    await until("the second payment", async () => (await shopEvents(twice)).length > 0);
+    const told = await settled(twice);
+    for (const d of told) await env.control(`deliveries/${d.id}/duplicate`, { count: 1 });
+    await env.control("idle");
+    console.log(
+      `onClosed ran ${(await shopEvents(closing)).length} time(s) for an order closed twice; onSecondPayment ran ${(await shopEvents(twice)).length} time(s) for a second payment whose ${told.length} notifications (${told.map((d) => d.kind).join(", ")}) were each sent again`,
+    );
+    expect(await shopEvents(closing)).toEqual([{ kind: "closed", detail: null }]);
+    expect(await shopEvents(twice)).toEqual([{ kind: "second", detail: "alipay:800:refunding" }]);
   });
 });
