@@ -6,6 +6,9 @@
 import { type Database, OrderStore, openDatabase, planPayment } from "@paykit/pay-core";
 import { goods } from "../src/handlers/goods";
 
+/** The goods type's paid hook, called as paykit calls it. */
+const paidHook = goods.onPaid ?? (async () => true);
+
 /** The bench's concurrency: as many calls at once as the load generator keeps open. */
 const WORKERS = 16;
 /** The api's own pool size (DB_POOL_SIZE's default). */
@@ -95,7 +98,7 @@ export async function notifyCeiling(
         notified: true,
         raw: gatewayRecord(out, totalFee),
       },
-      (order, tx) => goods({ ...order.custom, ...order } as never, { db: tx, pid: order.pid }),
+      (order, tx) => paidHook({ ...order.custom, ...order } as never, { db: tx, pid: order.pid }),
       {
         expectTotal: totalFee,
         log: { pid: "default", provider: "wxpay", out_trade_no: out, kind: "paid", outcome: "applied" },

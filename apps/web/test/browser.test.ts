@@ -176,6 +176,26 @@ describe("the demo checkout on a desktop", () => {
     await page.getByTestId("payment-paid").waitFor({ timeout: 15_000 });
     await page.screenshot({ path: join(shots, "desktop-alipay-paid.png") });
     expect(await listed(page, orderNo)).toEqual({ status: "paid", how: "Alipay (QR code)" });
+    // The merchant refunds part of it in Alipay's console: the Orders page shows it, the order page lists it.
+    const refund = await fetch(`${stack.sandbox.url}/sandbox/control/refund`, {
+      method: "POST",
+      body: JSON.stringify({ provider: "alipay", out_trade_no: orderNo, refund_fee: 500 }),
+    });
+    expect(refund.status).toBe(200);
+    const deadline = Date.now() + 15_000;
+    while ((await listed(page, orderNo)).status !== "partly refunded" && Date.now() < deadline)
+      await page.waitForTimeout(200); // the page is reloaded until the refund's notification is applied
+    expect(await page.getByTestId(`order-${orderNo}`).getByTestId("order-refunds").textContent()).toBe(
+      "¥5.00",
+    );
+    await axe(page, "orders (refunded)");
+    await noOverflow(page, "orders (refunded)");
+    await page.screenshot({ path: join(shots, "orders-refunded.png") });
+    await page.goto(`${webUrl}/orders/${orderNo}`);
+    expect(await page.getByTestId("order-refund-list").textContent()).toMatch(
+      /¥5\.00 · CR\d+ · refunded at the payment provider/,
+    );
+    await axe(page, "order (refunded)");
     expect(failed).toEqual([]);
     await context.close();
   });

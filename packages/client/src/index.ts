@@ -78,3 +78,5 @@ export function createPaykitClient(options: PaykitClientOptions) {
 }
 
 export type PaykitClient = ReturnType<typeof createPaykitClient>;
+
+export { type PaykitWebhookEvent, verifyWebhook, WebhookVerificationError } from "./webhooks";

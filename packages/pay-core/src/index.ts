@@ -20,6 +20,7 @@ export * from "./payment";
 export * from "./providers/exports";
 export * from "./providers/index";
 export { qrcodeDataUrl } from "./qrcode";
+export { handlerOrder, hooksOf, orderData } from "./service/events";
 export {
   type Merchant,
   type MerchantFile,
@@ -31,17 +32,29 @@ export {
   type Principal,
 } from "./service/merchants";
 export {
+  type ClosedEvent,
+  type FoundRefund,
   type HandlerOrder,
+  type HookContext,
+  type HookResult,
   type Logger,
+  type OrderHooks,
+  type OrderTypeHandler,
   type OrderView,
   type PayHandler,
   PaymentService,
   type PaymentServiceOptions,
+  type RecordedRefund,
+  type RefundedEvent,
+  type RefundSource,
   type RefundView,
+  type SecondPaymentEvent,
   type SecondPaymentView,
 } from "./service/payments";
+export { recordRefund } from "./service/refunds";
 export { type OrderKey, OrderWatch, type OrderWatchOptions, type StatusEvents } from "./service/watch";
 export { type Database, type DatabaseOptions, type Db, openDatabase } from "./store/db";
+export { EVENT_TYPES, type EventRow, EventStore, type EventType } from "./store/events";
 export { describeError, isDatabaseUnavailable } from "./store/faults";
 export { NotificationLog } from "./store/notifications";
 export { type OpenedOrder, type OrderRow, OrderStore } from "./store/orders";
@@ -59,3 +72,19 @@ export {
   TenantStore,
 } from "./tenants/store";
 export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";
+export {
+  type DispatcherOptions,
+  eventBody,
+  privateAddressOf,
+  RETRY_FOR_MS,
+  retryDelayMs,
+  WebhookDispatcher,
+} from "./webhooks/dispatcher";
+export {
+  checkEndpointUrl,
+  MAX_ENDPOINTS,
+  type WebhookDeliveryView,
+  WebhookEndpoints,
+  type WebhookEndpointView,
+} from "./webhooks/endpoints";
+export { SIGNATURE_HEADER, signatureHeader, webhookSignature } from "./webhooks/signature";

@@ -95,6 +95,24 @@ const envSchema = z.object({
   /** How long answers kept for Idempotency-Keys, and rows of the notification log, are kept. */
   IDEMPOTENCY_RETENTION_HOURS: int(24, 1),
   NOTIFICATION_RETENTION_DAYS: int(30, 1),
+  /** Outbound webhooks (docs/webhooks.md): how often each instance looks for due deliveries (ms; 0: never). */
+  WEBHOOK_POLL_MS: int(1000, 0),
+  /** The longest one delivery attempt may take (ms). */
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+  /** Deliveries one instance attempts at once. */
+  WEBHOOK_CONCURRENCY: int(8, 1),
+  /**
+   * Whether webhook endpoints may be on this host or a private network (loopback, 10/8, 192.168/16, link-local, ...).
+   * Off by default: a merchant's endpoint must not make the api call into its own network.
+   */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(["0", "1", "false", "true"])
+    .default("0")
+    .transform((v) => v === "1" || v === "true"),
+  /** Multiplies the retry schedule (and its 3 days): for tests and demos only. */
+  WEBHOOK_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+  /** How long events and delivered webhooks are kept. */
+  EVENT_RETENTION_DAYS: int(30, 4),
 });
 
 export type ApiEnv = z.output<typeof envSchema> & {

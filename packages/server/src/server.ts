@@ -13,13 +13,15 @@ import {
   MasterKeys,
   MerchantRegistry,
   merchantsOfFile,
+  type OrderTypeHandler,
   OrderWatch,
   openDatabase,
-  type PayHandler,
   type PayKitErrorCode,
   PaymentService,
   type ProviderRegistry,
   TenantStore,
+  WebhookDispatcher,
+  WebhookEndpoints,
 } from "@paykit/pay-core";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -38,6 +40,8 @@ export interface Api {
   server: Server;
   service: PaymentService;
   database: Database;
+  /** Outbound webhooks: the endpoints, and this instance's share of the delivering. */
+  webhooks: { endpoints: WebhookEndpoints; dispatcher: WebhookDispatcher };
   close(): Promise<void>;
 }
 
@@ -84,8 +88,11 @@ const header = (req: IncomingMessage, name: string) => {
 };
 
 export interface StartOptions {
-  /** Your handler for each order `type` (like vk-uni-pay's pay-notify/<type>.js), run once per paid order. */
-  handlers?: Record<string, PayHandler>;
+  /**
+   * Your handler for each order `type` (like vk-uni-pay's pay-notify/<type>.js), run once per paid order, or its
+   * hooks (onPaid, onRefunded, onClosed, onSecondPayment), each run once per event (docs/handlers.md).
+   */
+  handlers?: Record<string, OrderTypeHandler>;
   /** Runs once the database is open and migrated, before the api serves: create your own tables here. */
   setup?: (db: Db) => Promise<void>;
   logger?: Logger;
@@ -146,7 +153,8 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
   const providers = options.providers ?? builtInProviders;
   // Merchants live in the database, their secrets sealed with the master key; a merchants file is imported when it
   // is not the one imported last (the sandbox's generated config, a file-based setup moving in).
-  const tenants = new TenantStore(database.db, new MasterKeys(env.masterKeys));
+  const masterKeys = new MasterKeys(env.masterKeys);
+  const tenants = new TenantStore(database.db, masterKeys);
   if (env.MERCHANT_CONFIG && existsSync(env.MERCHANT_CONFIG)) {
     const imported = await tenants.importFile(readFileSync(env.MERCHANT_CONFIG, "utf8"), (content: string) =>
       merchantsOfFile(JSON.parse(content), providers),
@@ -171,6 +179,17 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
     createLeaseMs: env.CREATE_LEASE_MS,
     notificationRetentionMs: env.NOTIFICATION_RETENTION_DAYS * 86400_000,
+    eventRetentionMs: env.EVENT_RETENTION_DAYS * 86400_000,
+  });
+  // Outbound webhooks: endpoints sealed with the master key; the outbox delivered by every instance together.
+  const webhooks = new WebhookEndpoints(database.db, masterKeys);
+  const dispatcher = new WebhookDispatcher(database.db, webhooks, {
+    pollMs: env.WEBHOOK_POLL_MS,
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    concurrency: env.WEBHOOK_CONCURRENCY,
+    timeScale: env.WEBHOOK_TIME_SCALE,
+    allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+    log,
   });
   // Live status: one listening connection per instance, fanned out in memory (see OrderWatch).
   const watch = new OrderWatch({
@@ -200,6 +219,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       env,
       merchants,
       tenants,
+      webhooks,
       principal: principalOf(apiKey, env, merchants),
       idempotency,
       limits,
@@ -379,6 +399,8 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       : undefined;
   sweeper?.unref();
 
+  if (env.WEBHOOK_POLL_MS > 0) dispatcher.start();
+
   log.info({ url, database: database.kind, merchants: merchants.pids }, "paykit api listening");
   let closing: Promise<void> | undefined;
   return {
@@ -386,9 +408,11 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     server,
     service,
     database,
+    webhooks: { endpoints: webhooks, dispatcher },
     close: () => {
       closing ??= (async () => {
         clearInterval(sweeper);
+        await dispatcher.stop();
         merchants.close();
         await watch.stop();
         server.closeAllConnections();

@@ -13,6 +13,7 @@ import {
   type PaymentService,
   type Principal,
   type TenantStore,
+  type WebhookEndpoints,
 } from "@paykit/pay-core";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
@@ -33,6 +34,8 @@ export interface Context {
   principal: Principal | undefined;
   /** The merchants and credentials in the database (admin procedures). */
   tenants: TenantStore;
+  /** Merchants' webhook endpoints (the webhooks procedures). */
+  webhooks: WebhookEndpoints;
   idempotency: Idempotency;
   log: Logger;
   requestId: string;

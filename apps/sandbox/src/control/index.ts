@@ -1,4 +1,5 @@
 import type { AlipayGateway } from "../alipay";
+import { toYuan } from "../alipay/protocol";
 import type { AppleAppStore } from "../apple";
 import type { SandboxContext } from "../context";
 import { json, type Router, type SandboxRequest, type SandboxResponse } from "../http";
@@ -46,6 +47,8 @@ export class ControlApi {
       }))
       .on("POST", "/sandbox/control/pay", (req) => this.act(req, "pay"))
       .on("POST", "/sandbox/control/fail", (req) => this.act(req, "fail"))
+      // A refund made in the gateway's console (WeChat Pay, Alipay): no merchant API call, the same notification.
+      .on("POST", "/sandbox/control/refund", (req) => this.consoleRefund(req))
       .on("GET", "/sandbox/control/trade", (req) => this.trade(req))
       .on("GET", "/sandbox/control/deliveries", (req) =>
         json(200, {
@@ -100,6 +103,16 @@ export class ControlApi {
         const appId = str(b.appId) ?? this.ctx.credentials.merchants[0]?.wechat.appIds.miniProgram ?? "";
         this.virtual.setPushUrl(appId, url);
         return json(200, { appId, url });
+      })
+      // A refund made in the mini program's console, followed by its xpay_refund_notify push.
+      .on("POST", "/sandbox/control/wxpay-virtual/refund", (req) => {
+        const b = body(req);
+        const appId = str(b.appId) ?? this.ctx.credentials.merchants[0]?.wechat.appIds.miniProgram ?? "";
+        const made = this.virtual.refund(appId, str(b.outTradeNo) ?? "", {
+          refundFee: typeof b.refundFee === "number" ? b.refundFee : undefined,
+          mchRefundId: str(b.mchRefundId),
+        });
+        return "refused" in made ? json(409, { code: "REFUSED", message: made.refused }) : json(200, made);
       })
       // The App Store: the app's notification URL, refunds, and signing any payload (own or foreign chain) for tests.
       .on("POST", "/sandbox/control/apple/notify-url", (req) => {
@@ -180,6 +193,40 @@ export class ControlApi {
     }
     if (refused) return json(409, { code: "REFUSED", message: refused });
     return json(200, { trade: found.trade });
+  }
+
+  /** `{ provider, out_trade_no, refund_fee?, out_refund_no? }`: whole by default; the refund's number is made up. */
+  private consoleRefund(req: SandboxRequest): SandboxResponse {
+    const b = body(req);
+    const found = this.find(b);
+    if (!found) return json(400, { code: "INVALID", message: "provider must be wxpay or alipay" });
+    if (!found.trade) return json(404, { code: "NOT_FOUND", message: "no such trade" });
+    const fee = typeof b.refund_fee === "number" ? b.refund_fee : undefined;
+    if (fee !== undefined && (!Number.isInteger(fee) || fee <= 0))
+      return json(400, { code: "INVALID", message: "refund_fee must be a positive integer (fen)" });
+    const outRefundNo = str(b.out_refund_no);
+    if (found.provider === "wxpay") {
+      const made = this.wechat.refunds.fromConsole(found.trade, fee, outRefundNo);
+      if (typeof made === "string") return json(409, { code: "REFUSED", message: made });
+      return json(200, {
+        out_refund_no: made.out_refund_no,
+        refund_id: made.refund_id,
+        refund_fee: made.amount.refund,
+      });
+    }
+    const t = found.trade;
+    const refundFee = fee ?? t.total_fee - t.refunded;
+    const no = outRefundNo ?? `CR${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+    try {
+      this.alipay.refunds.refund(t.app_id, {
+        out_trade_no: t.out_trade_no,
+        refund_amount: toYuan(refundFee),
+        out_request_no: no,
+      });
+    } catch (error) {
+      return json(409, { code: "REFUSED", message: (error as Error).message });
+    }
+    return json(200, { out_refund_no: no, refund_fee: refundFee });
   }
 
   private trade(req: SandboxRequest): SandboxResponse {

@@ -2,7 +2,8 @@ import type { SandboxContext } from "../context";
 import type { Router } from "../http";
 import type { Delivery } from "../notify";
 import { requestPayment } from "./payment";
-import { deliveryUrl, setPushUrl } from "./push";
+import { deliveryUrl, refundFromConsole, setPushUrl } from "./push";
+import { merchantByAppId, ORDERS, type VirtualOrder } from "./records";
 import { code2Session, login } from "./session";
 
 export type { VirtualOrder } from "./records";
@@ -33,6 +34,18 @@ export class WechatVirtualPay {
   /** Where the mini program's message push goes (set in the mini program's console; here by the control API). */
   setPushUrl(appId: string, url: string): void {
     setPushUrl(this.ctx, appId, url);
+  }
+
+  /** A refund made in the mini program's console (whole by default), followed by its refund push. */
+  refund(
+    appId: string,
+    outTradeNo: string,
+    refund: { refundFee?: number | undefined; mchRefundId?: string | undefined },
+  ): ReturnType<typeof refundFromConsole> {
+    const order = this.ctx.store.get<VirtualOrder>(ORDERS, `${appId}:${outTradeNo}`);
+    const merchant = merchantByAppId(this.ctx, appId);
+    if (!order || !merchant) return { refused: "no such paid order" };
+    return refundFromConsole(this.ctx, merchant, order, refund);
   }
 
   /** The push URL for one delivery: the secure-mode query, signed afresh with the Token. */

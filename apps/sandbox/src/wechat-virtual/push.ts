@@ -2,7 +2,7 @@ import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import type { SandboxContext } from "../context";
 import type { SandboxMerchant } from "../credentials";
 import type { Delivery } from "../notify";
-import { digits, merchantByAppId, PUSH, type VirtualOrder } from "./records";
+import { digits, merchantByAppId, ORDERS, PUSH, type VirtualOrder } from "./records";
 
 /**
  * The delivery push: once a virtual payment is paid, the platform posts xpay_goods_deliver_notify (or
@@ -99,4 +99,74 @@ export function deliveryUrl(ctx: SandboxContext, delivery: Delivery): string {
     msg_signature: sha1Sorted(token, timestamp, nonce, encrypt),
   }).toString();
   return url.toString();
+}
+
+/**
+ * The refund push: a refund of a virtual payment (here one made in the mini program's console) is posted as
+ * xpay_refund_notify to the message-push URL, in secure mode like the delivery push.
+ * @see https://developers.weixin.qq.com/miniprogram/dev/platform-capabilities/business-capabilities/virtual-payment.html
+ */
+export function refundMessage(
+  order: VirtualOrder,
+  refund: { mchRefundId: string; wxRefundId: string; refundFee: number; at: number },
+): string {
+  return JSON.stringify({
+    ToUserName: `gh_${order.appId.slice(2, 14)}`,
+    FromUserName: "o-wechat-xpay-official",
+    CreateTime: refund.at,
+    MsgType: "event",
+    Event: "xpay_refund_notify",
+    OpenId: order.openid,
+    WxRefundId: refund.wxRefundId,
+    MchRefundId: refund.mchRefundId,
+    WxOrderId: order.transactionId,
+    MchOrderId: order.outTradeNo,
+    RefundFee: refund.refundFee,
+    RetCode: 0,
+    RetMsg: "",
+    RefundStartTimestamp: refund.at,
+    RefundSuccTimestamp: refund.at,
+    WxpayRefundTransactionId: `50${digits(27)}`,
+    RetryTimes: 0,
+  });
+}
+
+/**
+ * Refunds a paid virtual-payment order, in full or in part, as the mini program's console does, and queues the refund
+ * push. Returns why it was refused, if it was.
+ */
+export function refundFromConsole(
+  ctx: SandboxContext,
+  merchant: SandboxMerchant,
+  order: VirtualOrder,
+  refund: { refundFee?: number | undefined; mchRefundId?: string | undefined },
+): { refused: string } | { mchRefundId: string; wxRefundId: string; refundFee: number } {
+  const left = order.origPrice - (order.refunded ?? 0);
+  const fee = refund.refundFee ?? left;
+  if (!Number.isInteger(fee) || fee <= 0) return { refused: "refundFee must be a positive integer (fen)" };
+  if (fee > left) return { refused: `only ${left} fen is left to refund` };
+  const made = {
+    mchRefundId: refund.mchRefundId ?? `CR${Date.now()}${digits(6)}`,
+    wxRefundId: `wxr${digits(20)}`,
+    refundFee: fee,
+    at: Math.floor(Date.now() / 1000),
+  };
+  order.refunded = (order.refunded ?? 0) + fee;
+  ctx.store.put(ORDERS, `${order.appId}:${order.outTradeNo}`, order);
+  const url = ctx.store.get<string>(PUSH, order.appId);
+  const v = merchant.wechat.virtual;
+  if (url && v)
+    ctx.notifier.enqueue({
+      provider: "wxpay-virtual",
+      merchant: order.appId,
+      kind: "xpay_refund_notify",
+      out_trade_no: order.outTradeNo,
+      url,
+      contentType: "application/json",
+      body: JSON.stringify({
+        ToUserName: `gh_${order.appId.slice(2, 14)}`,
+        Encrypt: encryptForPush(v.encodingAESKey, order.appId, refundMessage(order, made)),
+      }),
+    });
+  return { mchRefundId: made.mchRefundId, wxRefundId: made.wxRefundId, refundFee: fee };
 }

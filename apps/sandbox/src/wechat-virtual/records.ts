@@ -25,6 +25,8 @@ export interface VirtualOrder {
   transactionId: string;
   paidTime: number;
   attach: string;
+  /** Fen refunded so far (refunds made in the mini program's console: see refundFromConsole). */
+  refunded?: number;
 }
 
 export const SESSIONS = "wxv_sessions";

@@ -85,6 +85,45 @@ export class WechatRefunds {
     if (amount.refund > trade.amount.total - trade.refunded) {
       throw new WxError(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额");
     }
+    return json(
+      200,
+      this.view(
+        this.open(trade, amount.refund, out_refund_no, {
+          ...(isStr(body.reason) ? { reason: body.reason } : {}),
+          ...(isStr(body.notify_url) ? { notify_url: body.notify_url } : {}),
+        }),
+      ),
+    );
+  }
+
+  /**
+   * A refund made in the merchant platform's console (whole by default): no API call, the same refund record and the
+   * same REFUND.SUCCESS notification, sent to the payment's notify_url (the sandbox's stand-in for the refund
+   * notification URL set in the console). Returns the refund, or why it was refused.
+   */
+  fromConsole(
+    trade: WechatTrade,
+    refundFee: number | undefined,
+    outRefundNo: string | undefined,
+  ): WechatRefund | string {
+    if (trade.trade_state !== "SUCCESS" && trade.trade_state !== "REFUND") return "订单未支付，不能退款";
+    const fee = refundFee ?? trade.amount.total - trade.refunded;
+    if (!isInt(fee) || fee <= 0) return "refund_fee must be a positive integer (fen)";
+    if (fee > trade.amount.total - trade.refunded) return "申请退款金额超过订单可退金额";
+    const no = outRefundNo ?? `CR${Date.now()}${digits(8)}`;
+    if (!OUT_REFUND_NO.test(no)) return "out_refund_no: 应为1-64位数字、大小写字母或_-|*@";
+    if (this.ctx.store.get<WechatRefund>(REFUNDS, `${trade.mchid}:${no}`)) return "out_refund_no was used";
+    return this.open(trade, fee, no, { notify_url: trade.notify_url });
+  }
+
+  private open(
+    trade: WechatTrade,
+    refundFee: number,
+    out_refund_no: string,
+    extra: { reason?: string; notify_url?: string },
+  ): WechatRefund {
+    const { mchid } = trade;
+    const refundKey = `${mchid}:${out_refund_no}`;
     const refund: WechatRefund = {
       mchid,
       refund_id: `50${digits(27)}`,
@@ -94,27 +133,29 @@ export class WechatRefunds {
       channel: "ORIGINAL",
       user_received_account: "支付用户零钱",
       status: "PROCESSING",
-      ...(isStr(body.reason) ? { reason: body.reason } : {}),
-      ...(isStr(body.notify_url) ? { notify_url: body.notify_url } : {}),
+      ...extra,
       amount: {
         total: trade.amount.total,
-        refund: amount.refund,
+        refund: refundFee,
         payer_total: trade.amount.total,
-        payer_refund: amount.refund,
-        settlement_refund: amount.refund,
+        payer_refund: refundFee,
+        settlement_refund: refundFee,
         settlement_total: trade.amount.total,
         discount_refund: 0,
         currency: "CNY",
       },
-      fingerprint: print,
+      fingerprint: fingerprint({
+        trade: trade.out_trade_no,
+        amount: { refund: refundFee, total: trade.amount.total },
+      }),
       create_time: rfc3339Beijing(Date.now()),
     };
-    trade.refunded += amount.refund;
+    trade.refunded += refundFee;
     this.transactions.setState(trade, "REFUND");
     this.ctx.store.put(REFUNDS, refundKey, refund);
     // The gateway settles a refund a moment later (scaled like notification delays), then notifies.
     setTimeout(() => this.settle(refundKey), 1000 * this.ctx.timeScale).unref();
-    return json(200, this.view(refund));
+    return refund;
   }
 
   /** Completes a refund still PROCESSING (on a timer, and at start for refunds left by a restart). */

@@ -1,14 +1,18 @@
 import { payTypeLabel } from "@paykit/pay-react";
 import Link from "next/link";
 import { yuan } from "../../lib/catalog";
+import { refundsByOrder } from "../../lib/refunds";
 import { paykit } from "../../lib/server";
 import { STATUS_TEXT } from "../../lib/status";
 
 export const dynamic = "force-dynamic";
 
-/** The orders, as the api sees them. On a phone, each order is a card (the table's cells stacked, labelled). */
+/**
+ * The orders, as the api sees them, with their refunds (from the api, a gateway's console, Apple...). On a phone, each
+ * order is a card (the table's cells stacked, labelled).
+ */
 export default async function OrdersPage() {
-  const orders = await paykit().payment.list.query({ limit: 50 });
+  const [orders, refunds] = await Promise.all([paykit().payment.list.query({ limit: 50 }), refundsByOrder()]);
   return (
     <>
       <h1>Orders</h1>
@@ -25,6 +29,9 @@ export default async function OrdersPage() {
               </th>
               <th scope="col">How</th>
               <th scope="col">Status</th>
+              <th scope="col" className="num">
+                Refunded
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -48,6 +55,21 @@ export default async function OrdersPage() {
                   data-testid="order-status"
                 >
                   {STATUS_TEXT[o.status]?.text ?? o.status}
+                </td>
+                <td data-label="Refunded" className="num" data-testid="order-refunds">
+                  {o.refund_fee > 0 ? (
+                    <span
+                      title={(refunds.get(o.out_trade_no) ?? [])
+                        .map((r) => `${r.out_refund_no}: ${yuan(r.refund_fee)} (${r.source})`)
+                        .join("\n")}
+                    >
+                      {yuan(o.refund_fee)}
+                      {(refunds.get(o.out_trade_no)?.length ?? 0) > 1 &&
+                        ` · ${refunds.get(o.out_trade_no)?.length} refunds`}
+                    </span>
+                  ) : (
+                    "—"
+                  )}
                 </td>
               </tr>
             ))}

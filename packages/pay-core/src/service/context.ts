@@ -2,17 +2,23 @@ import type { PaymentAdapter } from "../adapter";
 import { PayKitError } from "../errors";
 import { builtInProviders, type ProviderModule, type ProviderRegistry } from "../providers/index";
 import type { Db } from "../store/db";
+import { EventStore } from "../store/events";
 import { NotificationLog } from "../store/notifications";
 import { OrderStore } from "../store/orders";
 import { RefundStore } from "../store/refunds";
 import { SecondPaymentStore } from "../store/second-payments";
+import { Events } from "./events";
 import type { Merchant, MerchantRegistry } from "./merchants";
-import type { Logger, PayHandler } from "./views";
+import type { Logger, OrderTypeHandler, RefundSource } from "./views";
 
 export interface PaymentServiceOptions {
   db: Db;
   merchants: MerchantRegistry;
-  handlers: Record<string, PayHandler>;
+  /**
+   * Each order type's handler (run once per paid order) or hooks (onPaid, onRefunded, onClosed, onSecondPayment: each
+   * run once per event; see docs/handlers.md).
+   */
+  handlers: Record<string, OrderTypeHandler>;
   /** Where a merchant's notifications for a provider are sent (the api's /notify route). */
   notifyUrl: (pid: string, provider: string) => string;
   /** The providers there are (default: paykit's own). */
@@ -31,6 +37,8 @@ export interface PaymentServiceOptions {
   createWaitMs?: number;
   /** How long the notification log keeps a row (default 30 days; the sweeper prunes). */
   notificationRetentionMs?: number;
+  /** How long events (and delivered webhooks) are kept (default 30 days; the sweeper prunes). */
+  eventRetentionMs?: number;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -41,6 +49,8 @@ export class ServiceContext {
   readonly refunds: RefundStore;
   readonly notifications: NotificationLog;
   readonly secondPayments: SecondPaymentStore;
+  readonly eventStore: EventStore;
+  readonly events: Events;
   readonly providers: ProviderRegistry;
   readonly log: Logger;
 
@@ -51,6 +61,21 @@ export class ServiceContext {
     this.secondPayments = new SecondPaymentStore(options.db);
     this.providers = options.providers ?? builtInProviders;
     this.log = options.log ?? silent;
+    this.eventStore = new EventStore(options.db);
+    const events = new Events(this.eventStore, {
+      handlers: options.handlers,
+      handlerTimeoutMs: options.handlerTimeoutMs ?? 10_000,
+      log: this.log,
+    });
+    this.events = events;
+    // Every change that is an event tells it in its own transaction (see service/events.ts).
+    this.store.listener = {
+      paid: (tx, order) => events.paid(tx, order),
+      closed: (tx, order) => events.closed(tx, order),
+    };
+    this.refunds.listener = (tx, refund, order, source) =>
+      events.refunded(tx, refund, order, source as RefundSource);
+    this.secondPayments.listener = (tx, row, order) => events.secondPayment(tx, row, order);
   }
 
   merchant(pid: string): Merchant {

@@ -11,14 +11,29 @@ import { type PaymentServiceOptions, ServiceContext } from "./context";
 import { Creating } from "./create";
 import type { Merchant } from "./merchants";
 import { Orders } from "./orders";
-import { Refunds } from "./refunds";
+import { type FoundRefund, type RecordedRefund, Refunds, recordRefund } from "./refunds";
 import { SecondPayments } from "./second-payments";
 import { Settlement } from "./settle";
 import { Sweeper } from "./sweeper";
-import type { OrderView, RefundView } from "./views";
+import type { OrderView, RefundSource, RefundView } from "./views";
 
-export type { HandlerOrder, Logger, OrderView, PayHandler, RefundView, SecondPaymentView } from "./views";
-export type { PaymentServiceOptions };
+export type {
+  ClosedEvent,
+  HandlerOrder,
+  HookContext,
+  HookResult,
+  Logger,
+  OrderHooks,
+  OrderTypeHandler,
+  OrderView,
+  PayHandler,
+  RefundedEvent,
+  RefundSource,
+  RefundView,
+  SecondPaymentEvent,
+  SecondPaymentView,
+} from "./views";
+export type { FoundRefund, PaymentServiceOptions, RecordedRefund };
 
 /**
  * Payments with an order store, what a merchant runs: creating payments (create.ts), applying notifications and
@@ -199,6 +214,23 @@ export class PaymentService {
   /** Refunds a paid order, in full or in part (see Refunds.refund). */
   refund(pid: string, request: Parameters<Refunds["refund"]>[1]): Promise<RefundView> {
     return this.refunding.refund(pid, request);
+  }
+
+  /**
+   * Records a refund made at the gateway that paykit may not know (found in a bill, by a query, in a console
+   * refund's notification) and runs onRefunded exactly once (see recordRefund in refunds.ts).
+   */
+  recordRefund(
+    pid: string,
+    found: FoundRefund,
+    source: RefundSource = "reconciliation",
+  ): Promise<RecordedRefund> {
+    return recordRefund(this.ctx, pid, found, source);
+  }
+
+  /** The event log and the webhook outbox's writer (see service/events.ts and store/events.ts). */
+  get eventStore() {
+    return this.ctx.eventStore;
   }
 
   queryRefund(pid: string, outTradeNo: string, outRefundNo: string): Promise<RefundView> {

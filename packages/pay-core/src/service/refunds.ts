@@ -1,11 +1,35 @@
 import type { GatewayRefund, Outcome } from "../adapter";
 import { PayKitError } from "../errors";
 import type { OrderRow } from "../store/orders";
-import type { RefundRow } from "../store/refunds";
+import type { FoundRefund, RecordedRefund, RefundRow } from "../store/refunds";
 import type { ServiceContext } from "./context";
 import type { Merchant } from "./merchants";
 import type { Orders } from "./orders";
-import { type RefundView, refundView } from "./views";
+import { type RefundSource, type RefundView, refundView } from "./views";
+
+export type { FoundRefund, RecordedRefund };
+
+/**
+ * Records a refund the gateway made that paykit may not have asked for or heard of (one found by reconciliation in a
+ * bill, by a query, in a console refund's notification) and runs the order type's onRefunded exactly once, in the
+ * transaction that records it, with a payment.refunded webhook. A refund number recorded before is `duplicate` and
+ * runs nothing again; one that does not fit the order (more than is left, an unpaid order) is `refused`, logged and
+ * written nowhere. Safe to call from any instance, any number of times, concurrently.
+ */
+export async function recordRefund(
+  ctx: ServiceContext,
+  pid: string,
+  found: FoundRefund,
+  source: RefundSource = "reconciliation",
+): Promise<RecordedRefund> {
+  const recorded = await ctx.refunds.recordFound(pid, found, source);
+  if (recorded.outcome === "refused")
+    ctx.log.error(
+      { pid, out_trade_no: found.out_trade_no, out_refund_no: found.out_refund_no, detail: recorded.detail },
+      "a refund made at the gateway was not recorded",
+    );
+  return recorded;
+}
 
 /** Refunds of paid orders: asked once per out_refund_no, never beyond what was paid, settled by query. */
 export class Refunds {
@@ -78,6 +102,7 @@ export class Refunds {
       refund_id: outcome.value.refund_id,
       raw: outcome.value.raw,
       at: outcome.value.refunded_at,
+      source: refund.status === "unknown" ? "api" : "query",
     });
     const updated = await this.ctx.refunds.find(order.pid, refund.out_refund_no);
     return refundView(updated ?? refund);
@@ -100,6 +125,7 @@ export class Refunds {
           status: answer.value.state,
           refund_id: answer.value.refund_id,
           raw: answer.value.raw,
+          source: "query",
         });
       }
       return refundView((await this.ctx.refunds.find(pid, outRefundNo)) ?? refund);

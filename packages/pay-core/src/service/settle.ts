@@ -4,6 +4,7 @@ import type { Db } from "../store/db";
 import type { NotificationEntry } from "../store/notifications";
 import type { OrderRow } from "../store/orders";
 import type { ServiceContext } from "./context";
+import { hooksOf } from "./events";
 import type { Merchant } from "./merchants";
 import type { SecondPayments } from "./second-payments";
 import type { HandlerOrder } from "./views";
@@ -93,34 +94,77 @@ export class Settlement {
       return { ok: outcome.ack, ...(outcome.detail ? { detail: outcome.detail } : {}) };
     }
     if (event.kind === "refunded") {
-      let refund = await this.ctx.refunds.find(pid, event.out_refund_no);
-      if (!refund && this.ctx.module(event.provider)?.grantsRefunds) {
-        // A gateway that grants refunds itself (Apple): the first word of one is its notification.
-        refund = await this.ctx.refunds.recordGranted(pid, {
-          out_trade_no: order.out_trade_no,
-          out_refund_no: event.out_refund_no,
-          refund_fee: Math.min(event.refund_fee ?? order.total_fee, order.total_fee - order.refund_fee),
+      const refund = await this.ctx.refunds.find(pid, event.out_refund_no);
+      if (refund) {
+        const result = await this.ctx.refunds.update(pid, event.out_refund_no, {
+          status: event.state,
+          refund_id: event.refund_id,
+          raw: event.raw,
+          source: "notification",
         });
+        await log(result === "unchanged" ? "duplicate" : "applied");
+        return { ok: true };
       }
-      if (!refund) {
-        // The refund of a second payment (see SecondPaymentStore) is not one of the order's own.
-        const second = await this.ctx.secondPayments.byRefundNumber(pid, event.out_refund_no);
-        if (!second) return refuse(`no refund ${event.out_refund_no}`);
+      // The refund of a second payment (see SecondPaymentStore) is not one of the order's own.
+      const second = await this.ctx.secondPayments.byRefundNumber(pid, event.out_refund_no);
+      if (second) {
         await this.seconds.settle(second, event.state, event.refund_id);
         await log("applied", `refund of second payment ${second.transaction_id}: ${event.state}`);
         return { ok: true };
       }
-      const result = await this.ctx.refunds.update(pid, event.out_refund_no, {
-        status: event.state,
-        refund_id: event.refund_id,
-        raw: event.raw,
-      });
-      await log(result === "unchanged" ? "duplicate" : "applied");
+      // A refund paykit did not ask for: made in the gateway's console, or granted by the gateway itself (Apple).
+      if (event.state !== "succeeded") {
+        await log("duplicate", `refund ${event.out_refund_no} not asked here: ${event.state}`);
+        return { ok: true };
+      }
+      const amount = await this.refundAmount(merchant, order, event);
+      if (amount === undefined) return refuse(`refund ${event.out_refund_no}: its amount is not known yet`);
+      const recorded = await this.ctx.refunds.recordFound(
+        pid,
+        {
+          out_trade_no: order.out_trade_no,
+          out_refund_no: event.out_refund_no,
+          refund_fee: amount,
+          refund_id: event.refund_id || undefined,
+          raw: event.raw,
+        },
+        "notification",
+      );
+      if (recorded.outcome === "refused") {
+        this.ctx.log.error(
+          { pid, out_trade_no: order.out_trade_no, detail: recorded.detail },
+          "refund not recorded",
+        );
+        return refuse(recorded.detail);
+      }
+      await log(recorded.outcome, `refund ${event.out_refund_no} made at the gateway`);
       return { ok: true };
     }
     const closed = await this.ctx.store.markClosed(pid, order.out_trade_no);
     await log(closed ? "applied" : "duplicate");
     return { ok: true };
+  }
+
+  /**
+   * The amount of a refund paykit did not ask for: the notification's own (WeChat, virtual payment), what a gateway
+   * that grants refunds itself leaves of the order (Apple refunds a purchase whole), else the gateway's answer to a
+   * refund query (Alipay tells only the order's refunded total).
+   */
+  private async refundAmount(
+    merchant: Merchant,
+    order: OrderRow,
+    event: Extract<NotifyEvent, { kind: "refunded" }>,
+  ): Promise<number | undefined> {
+    if (event.refund_fee !== undefined) return event.refund_fee;
+    if (this.ctx.module(event.provider)?.grantsRefunds) return order.total_fee - order.refund_fee;
+    const adapter = merchant.adapters[order.provider];
+    const answer = await adapter?.queryRefund({
+      out_trade_no: order.out_trade_no,
+      out_refund_no: event.out_refund_no,
+    });
+    return answer?.status === "succeeded" && answer.value.state === "succeeded"
+      ? answer.value.refund_fee
+      : undefined;
   }
 
   /**
@@ -212,8 +256,10 @@ export class Settlement {
    * handler that runs past handlerTimeoutMs fails (its transaction rolls back) and runs again later.
    */
   private readonly handle = async (order: OrderRow, tx: Db) => {
-    const handler = this.ctx.options.handlers[order.type];
-    if (!handler) throw new Error(`no handler registered for type ${order.type}`);
+    const hooks = hooksOf(this.ctx.options.handlers[order.type]);
+    if (!hooks) throw new Error(`no handler registered for type ${order.type}`);
+    // A type with hooks but no onPaid has nothing to do when paid.
+    const handler = hooks.onPaid ?? (async () => true);
     const running = handler({ ...order.custom, ...order } as HandlerOrder, { db: tx, pid: order.pid });
     running.catch(() => undefined); // once timed out, its late failure is nobody's to hear
     let timer: NodeJS.Timeout | undefined;

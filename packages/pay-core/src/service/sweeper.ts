@@ -13,6 +13,8 @@ import type { Settlement } from "./settle";
  * claims its orders with `FOR UPDATE SKIP LOCKED`.
  */
 export class Sweeper {
+  private lastEventPrune = 0;
+
   constructor(
     private readonly ctx: ServiceContext,
     private readonly parts: {
@@ -56,11 +58,20 @@ export class Sweeper {
     // Second payments whose refund was not asked or not settled yet.
     const seconds = await this.ctx.secondPayments.claimDue(20, leaseMs);
     for (const row of seconds) await this.parts.seconds.refund(row);
+    // Hooks (onRefunded, onClosed, onSecondPayment) that failed and are due to run again.
+    const hooks = await this.ctx.events.rerunDue(this.ctx.options.db, 20, leaseMs);
     // The notification log keeps what is recent.
     await this.ctx.notifications.prune(
       new Date(Date.now() - (this.ctx.options.notificationRetentionMs ?? 30 * 86400_000)),
     );
-    return due.length + refunds.length + seconds.length;
+    // Events and delivered webhooks are kept 30 days (a pending delivery is kept until it is done).
+    if (Date.now() - this.lastEventPrune > 3600_000) {
+      this.lastEventPrune = Date.now();
+      await this.ctx.eventStore.prune(
+        new Date(Date.now() - (this.ctx.options.eventRetentionMs ?? 30 * 86400_000)),
+      );
+    }
+    return due.length + refunds.length + seconds.length + hooks;
   }
 
   private async sweepOne(order: OrderRow): Promise<void> {

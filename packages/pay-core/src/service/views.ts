@@ -16,6 +16,75 @@ export type PayHandler = (
   context: { db: Db; pid: string },
 ) => Promise<boolean | undefined>;
 
+/** What every hook is given beside its event: the transaction that records the event, and the merchant. */
+export interface HookContext {
+  /** Writes made through it commit with the event's record, or not at all. */
+  db: Db;
+  pid: string;
+}
+
+/** Where paykit learnt of a refund. */
+export type RefundSource = "api" | "notification" | "query" | "reconciliation" | "gateway";
+
+/** A refund that succeeded (onRefunded): one per out_refund_no, partial or full. */
+export interface RefundedEvent {
+  /** The event's unique id (the same one its webhook carries). */
+  event_id: string;
+  /** The order after this refund (its refund_fee includes it), with `custom` spread in. */
+  order: HandlerOrder;
+  out_refund_no: string;
+  /** The gateway's refund number, when it gave one. */
+  refund_id: string | null;
+  /** Integer fen refunded by this refund. */
+  refund_fee: number;
+  /** Integer fen refunded on the order so far, this refund included. */
+  refunded_total: number;
+  /** Whether the order is now refunded in full. */
+  full: boolean;
+  reason: string | null;
+  source: RefundSource;
+}
+
+/** An unpaid order that was closed (onClosed). */
+export interface ClosedEvent {
+  event_id: string;
+  order: HandlerOrder;
+}
+
+/** A payment for an order another transaction had already paid (onSecondPayment): refunded, or only flagged. */
+export interface SecondPaymentEvent {
+  event_id: string;
+  order: HandlerOrder;
+  provider: string;
+  transaction_id: string;
+  total_fee: number;
+  /** `refunding`: paykit refunds it; `flagged`: the merchant chose to refund such payments themselves. */
+  action: "refunding" | "flagged";
+}
+
+/** What a hook returns: false (or a throw) has it run again later; anything else is done. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook written `async () => { ... }` returns void, and is done.
+export type HookResult = Promise<boolean | undefined | void>;
+
+/**
+ * An order type's hooks. Each runs once per event, inside the transaction that records the event; one that throws
+ * (or returns false, or runs past handlerTimeoutMs) has its writes rolled back and runs again from the sweeper, with
+ * back-off, while the event itself stays recorded.
+ */
+export interface OrderHooks {
+  /** The order is paid: today's handler (a plain PayHandler is this hook alone). */
+  onPaid?: PayHandler;
+  /** A refund succeeded, from whatever source (the api, a notification, a query, reconciliation). */
+  onRefunded?: (refund: RefundedEvent, context: HookContext) => HookResult;
+  /** The unpaid order was closed (by the api, the sweeper at its expiry, or the gateway). */
+  onClosed?: (closed: ClosedEvent, context: HookContext) => HookResult;
+  /** A second payment arrived for the paid order. */
+  onSecondPayment?: (second: SecondPaymentEvent, context: HookContext) => HookResult;
+}
+
+/** What the merchant registers for an order `type`: a paid handler (as before), or a set of hooks. */
+export type OrderTypeHandler = PayHandler | OrderHooks;
+
 /** Structured logging, pino's shape; never give it secrets. */
 export interface Logger {
   info(obj: object, msg?: string): void;

@@ -74,6 +74,12 @@ async function markPaidOn(
 
 type Handler = (order: OrderRow, tx: Db) => Promise<boolean | undefined>;
 
+/** Told, on the transaction that makes the change, when an order becomes paid or closed (see service/events.ts). */
+export interface OrderListener {
+  paid(tx: Db, order: OrderRow): Promise<void>;
+  closed(tx: Db, order: OrderRow): Promise<void>;
+}
+
 /**
  * Runs the merchant's handler on a paid order inside `tx` and records user_order_success in the same transaction;
  * a handler that returns false fails like one that throws (the caller's transaction rolls back). With `log`, the
@@ -111,6 +117,9 @@ async function handleIn(tx: Db, order: OrderRow, handler: Handler, log?: Notific
  * current state, so concurrent requests and several api instances on one PostgreSQL cannot apply one twice.
  */
 export class OrderStore {
+  /** Hears orders paid and closed, in the transaction that records it. */
+  listener: OrderListener | undefined;
+
   constructor(readonly db: Db) {}
 
   /**
@@ -281,7 +290,14 @@ export class OrderStore {
    * Returns the row when this call made the change, undefined when it was already paid.
    */
   async markPaid(pid: string, outTradeNo: string, paid: Payment): Promise<OrderRow | undefined> {
-    return markPaidOn(this.db, pid, outTradeNo, paid);
+    const listener = this.listener;
+    if (!listener) return markPaidOn(this.db, pid, outTradeNo, paid);
+    return this.db.transaction(async (t) => {
+      const tx = t as unknown as Db;
+      const order = await markPaidOn(tx, pid, outTradeNo, paid);
+      if (order) await listener.paid(tx, order);
+      return order;
+    });
   }
 
   /**
@@ -309,6 +325,7 @@ export class OrderStore {
         const order = await markPaidOn(tx as unknown as Db, pid, outTradeNo, paid, options.expectTotal);
         if (!order) return { outcome: "not-mine" as const };
         marked = true;
+        await this.listener?.paid(tx as unknown as Db, order);
         await handleIn(tx as unknown as Db, order, handler, options.log);
         return { outcome: "handled" as const, order };
       });
@@ -321,15 +338,23 @@ export class OrderStore {
 
   /** Closes an unpaid order (0 to -1). Returns whether this call closed it. */
   async markClosed(pid: string, outTradeNo: string): Promise<boolean> {
-    const now = new Date();
-    const rows = await this.db
-      .update(orders)
-      .set({ status: ORDER_STATUS.CLOSED, cancel_date: now, update_date: now, next_check_at: null })
-      .where(
-        and(eq(orders.pid, pid), eq(orders.out_trade_no, outTradeNo), eq(orders.status, ORDER_STATUS.UNPAID)),
-      )
-      .returning({ id: orders.id });
-    return rows.length > 0;
+    return this.db.transaction(async (t) => {
+      const tx = t as unknown as Db;
+      const now = new Date();
+      const [row] = await tx
+        .update(orders)
+        .set({ status: ORDER_STATUS.CLOSED, cancel_date: now, update_date: now, next_check_at: null })
+        .where(
+          and(
+            eq(orders.pid, pid),
+            eq(orders.out_trade_no, outTradeNo),
+            eq(orders.status, ORDER_STATUS.UNPAID),
+          ),
+        )
+        .returning();
+      if (row) await this.listener?.closed(tx, row);
+      return row !== undefined;
+    });
   }
 
   /**

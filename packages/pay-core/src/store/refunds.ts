@@ -2,9 +2,45 @@ import { and, asc, eq, inArray, lte, ne, sql } from "drizzle-orm";
 import { PayKitError } from "../errors";
 import { planRefund } from "../payment";
 import type { Db } from "./db";
-import { ORDER_STATUS, orders, type RefundRow, refunds } from "./schema";
+import { ORDER_STATUS, type OrderRow, orders, type RefundRow, refunds } from "./schema";
 
 export type { RefundRow };
+
+/** Where paykit learnt that a refund succeeded (see RefundSource in service/views.ts). */
+export type RefundOrigin = "api" | "notification" | "query" | "reconciliation" | "gateway";
+
+/** Told, on the transaction in which a refund becomes succeeded, with the order as it is after it. */
+export type RefundListener = (
+  tx: Db,
+  refund: RefundRow,
+  order: OrderRow,
+  source: RefundOrigin,
+) => Promise<void>;
+
+/** A refund the gateway made, found by a notification, a query or reconciliation (see recordRefund). */
+export interface FoundRefund {
+  out_trade_no: string;
+  out_refund_no: string;
+  /** Integer fen of this refund. */
+  refund_fee: number;
+  refund_id?: string | undefined;
+  refunded_at?: Date | undefined;
+  reason?: string | undefined;
+  raw?: unknown;
+}
+
+/** What recording a found refund did: applied (this call), duplicate (it was succeeded already), refused. */
+export type RecordedRefund =
+  | { outcome: "applied" | "duplicate"; refund: RefundRow }
+  | { outcome: "refused"; detail: string };
+
+type RefundUpdate = {
+  status: string;
+  refund_id?: string | undefined;
+  raw?: unknown;
+  at?: Date | undefined;
+  source?: RefundOrigin | undefined;
+};
 
 /** A refund asked for: the row as stored, and whether it existed before this call (a retry of the same number). */
 export interface OpenedRefund {
@@ -17,6 +53,9 @@ export interface OpenedRefund {
  * refunds of one order are checked one after the other against what is left; the gateway is never the only guard.
  */
 export class RefundStore {
+  /** Hears refunds that become succeeded, in the transaction that records it. */
+  listener: RefundListener | undefined;
+
   constructor(readonly db: Db) {}
 
   async refundsOf(pid: string, outTradeNo: string): Promise<RefundRow[]> {
@@ -103,56 +142,114 @@ export class RefundStore {
   }
 
   /**
-   * Records a refund the gateway granted by itself (Apple refunds a buyer), capped at what is left of the order.
-   * Returns undefined when a refund with this number exists already.
-   */
-  async recordGranted(
-    pid: string,
-    r: { out_trade_no: string; out_refund_no: string; refund_fee: number },
-  ): Promise<RefundRow | undefined> {
-    const [row] = await this.db
-      .insert(refunds)
-      .values({ pid, ...r, reason: null, status: "unknown" })
-      .onConflictDoNothing({ target: [refunds.pid, refunds.out_refund_no] })
-      .returning();
-    return row;
-  }
-
-  /**
    * Moves a refund to the gateway's state. When it becomes `succeeded`, the order's refund_fee grows by it and its
-   * status becomes 2 or 3, in the same transaction and only once (the refund row's own state is the guard).
+   * status becomes 2 or 3, and the listener (payment.refunded, onRefunded) is told, in the same transaction and only
+   * once (the refund row's own state is the guard).
    */
   async update(
     pid: string,
     outRefundNo: string,
-    update: { status: string; refund_id?: string | undefined; raw?: unknown; at?: Date | undefined },
+    update: RefundUpdate,
   ): Promise<"applied" | "updated" | "unchanged"> {
-    return this.db.transaction(async (tx) => {
-      const now = new Date();
-      const [refund] = await tx
-        .update(refunds)
-        .set({
-          status: update.status,
-          ...(update.refund_id ? { refund_id: update.refund_id } : {}),
-          ...(update.raw !== undefined ? { original_data: update.raw } : {}),
-          ...(update.status === "succeeded" ? { success_date: update.at ?? now } : {}),
-          update_date: now,
-        })
-        .where(
-          and(eq(refunds.pid, pid), eq(refunds.out_refund_no, outRefundNo), ne(refunds.status, "succeeded")),
-        )
-        .returning();
-      if (!refund) return "unchanged";
-      if (update.status !== "succeeded") return "updated";
-      await tx
-        .update(orders)
-        .set({
-          refund_fee: sql`${orders.refund_fee} + ${refund.refund_fee}`,
-          status: sql`case when ${orders.refund_fee} + ${refund.refund_fee} >= ${orders.total_fee} then ${sql.raw(String(ORDER_STATUS.REFUNDED))} else ${sql.raw(String(ORDER_STATUS.PARTLY_REFUNDED))} end`,
-          update_date: now,
-        })
-        .where(and(eq(orders.pid, pid), eq(orders.out_trade_no, refund.out_trade_no)));
-      return "applied";
+    return this.db.transaction((tx) => this.applyIn(tx as unknown as Db, pid, outRefundNo, update));
+  }
+
+  private async applyIn(
+    tx: Db,
+    pid: string,
+    outRefundNo: string,
+    update: RefundUpdate,
+  ): Promise<"applied" | "updated" | "unchanged"> {
+    const now = new Date();
+    const [refund] = await tx
+      .update(refunds)
+      .set({
+        status: update.status,
+        ...(update.refund_id ? { refund_id: update.refund_id } : {}),
+        ...(update.raw !== undefined ? { original_data: update.raw } : {}),
+        ...(update.status === "succeeded" ? { success_date: update.at ?? now } : {}),
+        update_date: now,
+      })
+      .where(
+        and(eq(refunds.pid, pid), eq(refunds.out_refund_no, outRefundNo), ne(refunds.status, "succeeded")),
+      )
+      .returning();
+    if (!refund) return "unchanged";
+    if (update.status !== "succeeded") return "updated";
+    const [order] = await tx
+      .update(orders)
+      .set({
+        refund_fee: sql`${orders.refund_fee} + ${refund.refund_fee}`,
+        status: sql`case when ${orders.refund_fee} + ${refund.refund_fee} >= ${orders.total_fee} then ${sql.raw(String(ORDER_STATUS.REFUNDED))} else ${sql.raw(String(ORDER_STATUS.PARTLY_REFUNDED))} end`,
+        update_date: now,
+      })
+      .where(and(eq(orders.pid, pid), eq(orders.out_trade_no, refund.out_trade_no)))
+      .returning();
+    if (order) await this.listener?.(tx, refund, order, update.source ?? "query");
+    return "applied";
+  }
+
+  /**
+   * Records a refund the gateway made (from its console, Apple refunding a buyer, one found by a query or in a bill)
+   * and makes it succeeded, in one transaction that locks the order: a new out_refund_no is written first, when it
+   * fits in what is left of the order; a known one is moved to succeeded unless it is already. The listener runs once
+   * per refund however often and from wherever it is told.
+   */
+  async recordFound(pid: string, found: FoundRefund, source: RefundOrigin): Promise<RecordedRefund> {
+    return this.db.transaction(async (t) => {
+      const tx = t as unknown as Db;
+      const [order] = await tx
+        .select({ status: orders.status, total_fee: orders.total_fee, refund_fee: orders.refund_fee })
+        .from(orders)
+        .where(and(eq(orders.pid, pid), eq(orders.out_trade_no, found.out_trade_no)))
+        .for("update");
+      if (!order) return { outcome: "refused" as const, detail: `no order ${found.out_trade_no}` };
+      const [known] = await tx
+        .select()
+        .from(refunds)
+        .where(and(eq(refunds.pid, pid), eq(refunds.out_refund_no, found.out_refund_no)));
+      if (known) {
+        if (known.out_trade_no !== found.out_trade_no)
+          return {
+            outcome: "refused" as const,
+            detail: `refund ${found.out_refund_no} belongs to order ${known.out_trade_no}`,
+          };
+        if (known.status === "succeeded") return { outcome: "duplicate" as const, refund: known };
+      } else {
+        if (order.status !== ORDER_STATUS.PAID && order.status !== ORDER_STATUS.PARTLY_REFUNDED)
+          return {
+            outcome: "refused" as const,
+            detail: `order ${found.out_trade_no} is not paid (status ${order.status})`,
+          };
+        if (!Number.isSafeInteger(found.refund_fee) || found.refund_fee <= 0)
+          return { outcome: "refused" as const, detail: `refund_fee ${found.refund_fee} is not an amount` };
+        if (found.refund_fee > order.total_fee - order.refund_fee)
+          return {
+            outcome: "refused" as const,
+            detail: `refund ${found.out_refund_no} of ${found.refund_fee} is more than the ${order.total_fee - order.refund_fee} left`,
+          };
+        await tx.insert(refunds).values({
+          pid,
+          out_trade_no: found.out_trade_no,
+          out_refund_no: found.out_refund_no,
+          refund_fee: found.refund_fee,
+          reason: found.reason ?? null,
+          status: "unknown",
+        });
+      }
+      const applied = await this.applyIn(tx, pid, found.out_refund_no, {
+        status: "succeeded",
+        refund_id: found.refund_id,
+        raw: found.raw,
+        at: found.refunded_at,
+        source,
+      });
+      const [row] = await tx
+        .select()
+        .from(refunds)
+        .where(and(eq(refunds.pid, pid), eq(refunds.out_refund_no, found.out_refund_no)));
+      if (!row) return { outcome: "refused" as const, detail: "the refund vanished" };
+      return { outcome: applied === "applied" ? ("applied" as const) : ("duplicate" as const), refund: row };
     });
   }
 

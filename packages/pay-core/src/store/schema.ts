@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  bigserial,
   boolean,
   index,
   integer,
@@ -249,8 +250,105 @@ export const registry = pgTable("pay_registry", {
   imported_file: text("imported_file"),
 });
 
+/**
+ * Events (migrations/0006_events_webhooks.sql): each thing that happens to an order, once per (pid, type, key), written
+ * in the transaction that records it. `hook_state` is the state of its hook other than onPaid: none, pending, done.
+ */
+export const events = pgTable(
+  "pay_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    event_id: text("event_id").notNull(),
+    pid: text("pid").notNull(),
+    type: text("type").notNull(),
+    out_trade_no: text("out_trade_no").notNull(),
+    key: text("key").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    hook_state: text("hook_state").notNull().default("none"),
+    hook_attempts: integer("hook_attempts").notNull().default(0),
+    hook_error: text("hook_error"),
+    next_check_at: at("next_check_at"),
+    create_date: at("create_date").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("pay_events_event_id").on(t.event_id),
+    uniqueIndex("pay_events_key").on(t.pid, t.type, t.key),
+    index("pay_events_order").on(t.pid, t.out_trade_no),
+    index("pay_events_pid_id").on(t.pid, t.id),
+    index("pay_events_sweep").on(t.next_check_at).where(sql`${t.next_check_at} is not null`),
+    index("pay_events_created").on(t.create_date),
+  ],
+);
+
+/** A webhook signing secret: sealed with the master key, and when it stops being valid (a rotated-out one). */
+export interface WebhookSecret {
+  sealed: string;
+  prefix: string;
+  created: string;
+  expires_at: string | null;
+}
+
+/** A merchant's webhook endpoints and the event types each wants (`*`: all). */
+export const webhookEndpoints = pgTable(
+  "pay_webhook_endpoints",
+  {
+    id: serial("id").primaryKey(),
+    pid: text("pid").notNull(),
+    url: text("url").notNull(),
+    events: jsonb("events").$type<string[]>().notNull(),
+    secrets: jsonb("secrets").$type<WebhookSecret[]>().notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    description: text("description"),
+    create_date: at("create_date").notNull().defaultNow(),
+    update_date: at("update_date").notNull().defaultNow(),
+  },
+  (t) => [index("pay_webhook_endpoints_pid").on(t.pid)],
+);
+
+/** The webhook outbox: one row per event and endpoint (pending, delivered, failed). */
+export const webhookDeliveries = pgTable(
+  "pay_webhook_deliveries",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    event_id: text("event_id").notNull(),
+    pid: text("pid").notNull(),
+    endpoint_id: integer("endpoint_id").notNull(),
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    next_attempt_at: at("next_attempt_at"),
+    last_status: integer("last_status"),
+    last_error: text("last_error"),
+    create_date: at("create_date").notNull().defaultNow(),
+    delivered_at: at("delivered_at"),
+  },
+  (t) => [
+    index("pay_webhook_deliveries_due").on(t.next_attempt_at).where(sql`${t.status} = 'pending'`),
+    index("pay_webhook_deliveries_event").on(t.event_id),
+    index("pay_webhook_deliveries_created").on(t.create_date),
+  ],
+);
+
+/** The delivery log: one row per attempt. */
+export const webhookAttempts = pgTable(
+  "pay_webhook_attempts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    delivery_id: bigint("delivery_id", { mode: "number" }).notNull(),
+    attempt: integer("attempt").notNull(),
+    worker: text("worker").notNull(),
+    status_code: integer("status_code"),
+    error: text("error"),
+    duration_ms: integer("duration_ms").notNull(),
+    at: at("at").notNull().defaultNow(),
+  },
+  (t) => [index("pay_webhook_attempts_delivery").on(t.delivery_id)],
+);
+
 export type OrderRow = typeof orders.$inferSelect;
 export type MerchantRow = typeof merchants.$inferSelect;
 export type CredentialRow = typeof credentials.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
 export type SecondPaymentRow = typeof secondPayments.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

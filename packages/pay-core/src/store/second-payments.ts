@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, asc, eq, inArray, isNotNull, lte, sql } from "drizzle-orm";
 import type { Db } from "./db";
-import { orders, type SecondPaymentRow, secondPayments } from "./schema";
+import { type OrderRow, orders, type SecondPaymentRow, secondPayments } from "./schema";
 
 export type { SecondPaymentRow };
 
@@ -14,6 +14,9 @@ export type SecondPaymentPolicy = "refund" | "flag";
  * it or later by the sweeper, under one out_refund_no so a retry is the same refund at the gateway.
  */
 export class SecondPaymentStore {
+  /** Hears a second payment recorded, in the transaction that records it, with its order. */
+  listener: ((tx: Db, row: SecondPaymentRow, order: OrderRow) => Promise<void>) | undefined;
+
   constructor(private readonly db: Db) {}
 
   /** Records a second payment; undefined when this transaction is recorded already (a duplicate delivery). */
@@ -43,10 +46,12 @@ export class SecondPaymentStore {
         .onConflictDoNothing()
         .returning();
       if (!row) return undefined;
-      await tx
+      const [order] = await tx
         .update(orders)
         .set({ second_payments: sql`${orders.second_payments} + 1`, update_date: new Date() })
-        .where(and(eq(orders.pid, entry.pid), eq(orders.out_trade_no, entry.out_trade_no)));
+        .where(and(eq(orders.pid, entry.pid), eq(orders.out_trade_no, entry.out_trade_no)))
+        .returning();
+      if (order) await this.listener?.(tx as unknown as Db, row, order);
       return row;
     });
   }

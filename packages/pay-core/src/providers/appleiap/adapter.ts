@@ -156,7 +156,12 @@ export class AppleIapAdapter implements PaymentAdapter {
         cause,
       );
     }
-    if (body.notificationType === NotificationTypeV2.REFUND) {
+    // REFUND: Apple refunded the buyer; REVOKE: a purchase shared through Family Sharing is taken back. Either ends
+    // the purchase: one refund (the same number), so onRefunded runs once whichever comes, or both.
+    if (
+      body.notificationType === NotificationTypeV2.REFUND ||
+      body.notificationType === NotificationTypeV2.REVOKE
+    ) {
       if (!t.transactionId || !t.appAccountToken)
         throw notifyInvalid("a refund without transactionId or appAccountToken");
       return {
