@@ -28,4 +28,6 @@ export interface SandboxContext {
   openOrders: OpenOrderProbe;
   /** Gateway API calls wait this long before they are handled (a slow gateway, for tests; 0 by default). */
   delayMs: number;
+  /** Notifications queued while this is on are never sent (control/notifications/drop). */
+  dropNotifications: boolean;
 }

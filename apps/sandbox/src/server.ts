@@ -79,6 +79,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     timeScale: options.timeScale ?? 1,
     openOrders: new OpenOrderProbe(),
     delayMs: 0,
+    dropNotifications: false,
   } as SandboxContext;
   const wechat = new WechatGateway(ctx);
   const alipay = new AlipayGateway(ctx);
@@ -93,6 +94,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     headersFor: (d) => (d.provider === "wxpay" ? tampering.headers(d, wechat.deliveryHeaders(d)) : {}),
     urlFor: (d) => (d.provider === "wxpay-virtual" ? tampering.url(d, virtual.deliveryUrl(d)) : d.url),
     tamper: (d, t) => tampering.body(d, t),
+    dropping: () => ctx.dropNotifications,
   });
 
   const router = new Router();

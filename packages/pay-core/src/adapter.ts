@@ -74,6 +74,43 @@ export interface GatewayRefund {
   raw: unknown;
 }
 
+/** A payment as a gateway's bill lists it. */
+export interface BillPayment {
+  out_trade_no: string;
+  transaction_id: string;
+  /** Integer fen. */
+  total_fee: number;
+  paid_at: Date;
+}
+
+/** A refund as a gateway's bill lists it. */
+export interface BillRefund {
+  out_trade_no: string;
+  transaction_id: string;
+  /** The merchant's refund number; a refund made in the gateway's console has the gateway's own. */
+  out_refund_no: string;
+  refund_id: string;
+  /** Integer fen. */
+  refund_fee: number;
+  refunded_at: Date;
+}
+
+/** One Beijing day of a gateway's bill: the successful payments and the refunds. */
+export interface Bill {
+  provider: string;
+  /** `2026-11-21`, Beijing time. */
+  date: string;
+  payments: BillPayment[];
+  refunds: BillRefund[];
+}
+
+/** How much of a bill may be downloaded and unpacked. */
+export interface BillOptions {
+  /** The most bytes a bill may have, downloaded and unpacked alike (default 64 MiB). */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
 /** A notification exactly as it arrived: the raw body bytes (never a re-serialised object) and the headers. */
 export interface RawNotification {
   rawBody: string | Uint8Array;
@@ -151,6 +188,11 @@ export interface PaymentAdapter {
   closePayment(reference: { out_trade_no: string }): Promise<Outcome<{ closed: true }>>;
   refund(request: RefundRequest): Promise<Outcome<GatewayRefund>>;
   queryRefund(reference: { out_trade_no: string; out_refund_no: string }): Promise<Outcome<GatewayRefund>>;
+  /**
+   * The gateway's bill for one Beijing day (`2026-11-21`), downloaded, checked as the protocol says and parsed, for
+   * reconciliation. Providers without a bill API leave it out.
+   */
+  downloadBill?(date: string, options?: BillOptions): Promise<Outcome<Bill>>;
   /** Verifies and decodes a notification; nothing may be written unless this returns. */
   parseNotification(notification: RawNotification): Promise<NotifyEvent>;
   /** The answer to send once a notification was handled (`ok`) or must be sent again (`!ok`). */

@@ -37,6 +37,9 @@ export {
   type PayHandler,
   PaymentService,
   type PaymentServiceOptions,
+  type ReconcileOptions,
+  type ReconciliationItem,
+  type ReconciliationReport,
   type RefundView,
   type SecondPaymentView,
 } from "./service/payments";
@@ -58,4 +61,4 @@ export {
   type TenantSnapshot,
   TenantStore,
 } from "./tenants/store";
-export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";
+export { beijingDate, parseRfc3339, toAlipayTime, toWechatTime } from "./time";

@@ -1,5 +1,6 @@
 import type { AlipayGateway } from "../alipay";
 import type { AppleAppStore } from "../apple";
+import { billAlterations } from "../bills/alterations";
 import type { SandboxContext } from "../context";
 import { json, type Router, type SandboxRequest, type SandboxResponse } from "../http";
 import { TAMPERS, type Tamper } from "../notify";
@@ -121,6 +122,31 @@ export class ControlApi {
         return json(200, {
           jws: b.chain === "foreign" ? await this.tampering.foreignJws(payload) : this.apple.signJws(payload),
         });
+      })
+      // Lost notifications: while on, every notification queued is dropped, never sent (only a bill or a query
+      // tells the merchant of the payment).
+      .on("POST", "/sandbox/control/notifications/drop", (req) => {
+        const drop = body(req).drop;
+        if (typeof drop !== "boolean")
+          return json(400, { code: "INVALID", message: "drop must be true or false" });
+        this.ctx.dropNotifications = drop;
+        return json(200, { drop });
+      })
+      // A bill that disagrees: the bills served from now on show this amount (fen) for the payment.
+      .on("POST", "/sandbox/control/bill/alter", (req) => {
+        const b = body(req);
+        const provider = str(b.provider);
+        const outTradeNo = str(b.out_trade_no);
+        const total = b.total_fee;
+        if ((provider !== "wxpay" && provider !== "alipay") || !outTradeNo)
+          return json(400, {
+            code: "INVALID",
+            message: "provider (wxpay or alipay) and out_trade_no are required",
+          });
+        if (typeof total !== "number" || !Number.isSafeInteger(total) || total <= 0)
+          return json(400, { code: "INVALID", message: "total_fee must be a positive integer (fen)" });
+        billAlterations.set(this.ctx, provider, outTradeNo, total);
+        return json(200, { provider, out_trade_no: outTradeNo, total_fee: total });
       })
       // A slow gateway: every protocol call waits `ms` before it is handled (0 turns it off).
       .on("POST", "/sandbox/control/delay", (req) => {

@@ -7,6 +7,7 @@ import { OrderStore } from "../store/orders";
 import { RefundStore } from "../store/refunds";
 import { SecondPaymentStore } from "../store/second-payments";
 import type { Merchant, MerchantRegistry } from "./merchants";
+import type { ReconcileOptions } from "./reconcile";
 import type { Logger, PayHandler } from "./views";
 
 export interface PaymentServiceOptions {
@@ -31,6 +32,8 @@ export interface PaymentServiceOptions {
   createWaitMs?: number;
   /** How long the notification log keeps a row (default 30 days; the sweeper prunes). */
   notificationRetentionMs?: number;
+  /** Reconciliation with the gateways' bills: when the sweeper runs it, how big a bill may be (see ReconcileOptions). */
+  reconcile?: ReconcileOptions;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };

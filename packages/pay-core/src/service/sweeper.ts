@@ -3,6 +3,7 @@ import type { OrderRow } from "../store/orders";
 import { ORDER_STATUS } from "../store/schema";
 import type { ServiceContext } from "./context";
 import type { Orders } from "./orders";
+import type { Reconciliation } from "./reconcile";
 import type { Refunds } from "./refunds";
 import type { SecondPayments } from "./second-payments";
 import type { Settlement } from "./settle";
@@ -20,6 +21,7 @@ export class Sweeper {
       orders: Orders;
       refunds: Refunds;
       seconds: SecondPayments;
+      reconciliation: Reconciliation;
     },
   ) {}
 
@@ -56,11 +58,16 @@ export class Sweeper {
     // Second payments whose refund was not asked or not settled yet.
     const seconds = await this.ctx.secondPayments.claimDue(20, leaseMs);
     for (const row of seconds) await this.parts.seconds.refund(row);
+    // The gateways' bills of yesterday, once a day (after the configured hour), each day by one instance.
+    const reconciled = await this.parts.reconciliation.runDue().catch((error: Error) => {
+      this.ctx.log.warn({ error: describeError(error) }, "reconciliation failed; it will be tried again");
+      return 0;
+    });
     // The notification log keeps what is recent.
     await this.ctx.notifications.prune(
       new Date(Date.now() - (this.ctx.options.notificationRetentionMs ?? 30 * 86400_000)),
     );
-    return due.length + refunds.length + seconds.length;
+    return due.length + refunds.length + seconds.length + reconciled;
   }
 
   private async sweepOne(order: OrderRow): Promise<void> {
