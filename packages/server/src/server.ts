@@ -171,6 +171,10 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
     createLeaseMs: env.CREATE_LEASE_MS,
     notificationRetentionMs: env.NOTIFICATION_RETENTION_DAYS * 86400_000,
+    reconcile: {
+      dailyAfterHour: env.RECONCILE_AFTER_HOUR === "off" ? null : env.RECONCILE_AFTER_HOUR,
+      maxBillBytes: env.BILL_MAX_BYTES,
+    },
   });
   // Live status: one listening connection per instance, fanned out in memory (see OrderWatch).
   const watch = new OrderWatch({
