@@ -124,6 +124,45 @@ describe(`reconciliation with the sandbox's bills (${process.env.DATABASE_URL ? 
     },
   );
 
+  it("the sweeper reconciles yesterday once a day, after the configured hour; off when set to null", async () => {
+    const daily = (dailyAfterHour: number | null) =>
+      new PaymentService({
+        db: database.db,
+        merchants: registry,
+        handlers: { goods },
+        notifyUrl: (pid, provider) => `http://127.0.0.1:9/notify/${provider}/${pid}`,
+        reconcile: { dailyAfterHour },
+      });
+    const yesterday = beijingDate(Date.now() - 86400_000);
+    await daily(null).sweep();
+    expect(await service.reconciliations("default", yesterday)).toEqual([]);
+    const on = daily(0);
+    await on.sweep();
+    const reports = await service.reconciliations("default", yesterday);
+    console.log(
+      "daily:",
+      reports.map((r) => `${r.provider} ${r.date} ${r.status} runs ${r.runs}`).join("; "),
+    );
+    expect(reports.map((r) => [r.provider, r.status, r.runs]).sort()).toEqual([
+      ["alipay", "done", 1],
+      ["wxpay", "done", 1],
+    ]);
+    // Another instance's sweep the same day finds the day taken: nothing runs twice.
+    await daily(0).sweep();
+    expect((await service.reconciliations("default", yesterday)).map((r) => r.runs)).toEqual([1, 1]);
+  });
+
+  it.each(["wxpay", "alipay"])(
+    "%s: a bill past the size limit is refused unread, and the report says so",
+    async (provider) => {
+      const adapter = registry.get("default").adapters[provider];
+      const date = beijingDate(Date.now());
+      const answer = await adapter?.downloadBill?.(date, { maxBytes: 64 });
+      expect(answer?.status).toBe("unknown");
+      expect(answer?.status === "unknown" && answer.reason).toMatch(/larger than 64 bytes/);
+    },
+  );
+
   it("a day without trades is an empty bill, reported done", async () => {
     const reports = await service.reconcile("default", "2020-01-01");
     expect(reports.map((r) => [r.provider, r.status, r.counts.bill_payments])).toEqual(
