@@ -3,6 +3,7 @@ import Link from "next/link";
 import { yuan } from "../../lib/catalog";
 import { paykit } from "../../lib/server";
 import { STATUS_TEXT } from "../../lib/status";
+import { ReconciliationStatus } from "./Reconciliation";
 
 export const dynamic = "force-dynamic";
 
@@ -54,6 +55,7 @@ export default async function OrdersPage() {
           </tbody>
         </table>
       )}
+      <ReconciliationStatus />
     </>
   );
 }
