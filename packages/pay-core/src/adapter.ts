@@ -32,8 +32,11 @@ export interface CreatedPayment {
   gatewayReference?: string;
 }
 
-/** Find a payment by our number or by the gateway's. */
-export type PaymentReference = { out_trade_no: string } | { transaction_id: string };
+/**
+ * Find a payment by our number or by the gateway's. `openid`: the buyer, for gateways whose lookups need it (WeChat
+ * virtual payment's query_order).
+ */
+export type PaymentReference = { out_trade_no: string; openid?: string } | { transaction_id: string };
 
 /** A payment's state at the gateway, in the words the order store uses. */
 export type GatewayTradeState = "unpaid" | "paying" | "paid" | "closed" | "refunded" | "failed";
@@ -60,6 +63,8 @@ export interface RefundRequest {
   reason?: string;
   /** Where the gateway sends this refund's notifications (WeChat; Alipay uses the payment's). */
   notifyUrl?: string;
+  /** The buyer, for gateways whose refunds name them (WeChat virtual payment). */
+  openid?: string;
 }
 
 export type GatewayRefundState = "processing" | "succeeded" | "closed" | "abnormal";
@@ -187,7 +192,11 @@ export interface PaymentAdapter {
   queryPayment(reference: PaymentReference): Promise<Outcome<GatewayPayment>>;
   closePayment(reference: { out_trade_no: string }): Promise<Outcome<{ closed: true }>>;
   refund(request: RefundRequest): Promise<Outcome<GatewayRefund>>;
-  queryRefund(reference: { out_trade_no: string; out_refund_no: string }): Promise<Outcome<GatewayRefund>>;
+  queryRefund(reference: {
+    out_trade_no: string;
+    out_refund_no: string;
+    openid?: string;
+  }): Promise<Outcome<GatewayRefund>>;
   /**
    * The gateway's bill for one Beijing day (`2026-11-21`), downloaded, checked as the protocol says and parsed, for
    * reconciliation. Providers without a bill API leave it out.

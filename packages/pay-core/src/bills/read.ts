@@ -12,15 +12,22 @@ export class BillTooLarge extends Error {
 }
 
 /**
- * GETs a bill file, reading at most `maxBytes` of it (a declared Content-Length past the limit is refused before
- * the body is read). Throws on a non-2xx answer, a transport failure or a body past the limit.
+ * GETs a bill file (or POSTs `body`), reading at most `maxBytes` of the answer (a declared Content-Length past the
+ * limit is refused before the body is read). Throws on a non-2xx answer, a transport failure or a body past the limit.
  */
 export async function downloadLimited(
   url: string,
-  options: { headers?: Record<string, string>; maxBytes: number; timeoutMs: number; signal?: AbortSignal },
+  options: {
+    headers?: Record<string, string>;
+    maxBytes: number;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    body?: string;
+  },
 ): Promise<Buffer> {
   const res: Dispatcher.ResponseData = await request(url, {
-    method: "GET",
+    method: options.body === undefined ? "GET" : "POST",
+    ...(options.body === undefined ? {} : { body: options.body }),
     headers: options.headers ?? {},
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
