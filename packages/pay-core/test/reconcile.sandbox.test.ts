@@ -163,6 +163,32 @@ describe(`reconciliation with the sandbox's bills (${process.env.DATABASE_URL ? 
     },
   );
 
+  it("a gateway that cannot be reached: the report says failed and why, nothing is applied, nothing crashes", async () => {
+    const away = {
+      ...env.merchant,
+      pid: "away",
+      wxpay: { ...env.merchant.wxpay, baseUrl: "http://127.0.0.1:9" },
+      alipay: { ...env.merchant.alipay, gateway: "http://127.0.0.1:9/gateway.do" },
+    };
+    const merchants = await MerchantRegistry.load({ merchants: [away] }, { db: database.db });
+    const offline = new PaymentService({
+      db: database.db,
+      merchants,
+      handlers: { goods },
+      notifyUrl: (pid, provider) => `http://127.0.0.1:9/notify/${provider}/${pid}`,
+      reconcile: { dailyAfterHour: null },
+    });
+    const reports = await offline.reconcile("away", beijingDate(Date.now()));
+    console.log("gateway away:", reports.map((r) => `${r.provider} ${r.status}: ${r.error}`).join("; "));
+    expect(reports.map((r) => r.status)).toEqual(["failed", "failed"]);
+    for (const r of reports) expect(r.error).toMatch(/could not|no answer|ECONNREFUSED|Alipay/i);
+    // Tried again on demand, and still reported.
+    expect((await offline.reconcile("away", beijingDate(Date.now()), "wxpay"))[0]).toMatchObject({
+      status: "failed",
+      runs: 2,
+    });
+  });
+
   it("a day without trades is an empty bill, reported done", async () => {
     const reports = await service.reconcile("default", "2020-01-01");
     expect(reports.map((r) => [r.provider, r.status, r.counts.bill_payments])).toEqual(
