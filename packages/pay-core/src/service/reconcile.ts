@@ -15,9 +15,10 @@ export interface ReconciliationItem {
   /**
    * applied: a payment paykit did not have as paid, applied (its handler ran); refund_applied: a refund paykit did not
    * have as done, recorded. The rest are flagged for a person and change nothing: amount_mismatch (the bill's
-   * amount is not the order's), unknown_transaction (no such order), paid_but_closed, other_transaction (the order
-   * was paid by another transaction), missing_from_bill (paid in paykit, not in the gateway's bill), refused (the
-   * payment path refused it), refund_amount_mismatch, unknown_refund (no such order), refund_exceeds_paid.
+   * amount is not the order's), unknown_transaction (no such order), missing_from_bill (paid in paykit, not in the gateway's bill), refused (the
+   * payment path refused it), refund_amount_mismatch, unknown_refund (no such order), refund_exceeds_paid. And
+   * second_payment: the order was paid by another transaction and this one was new to paykit; it is recorded as a
+   * second payment (refunded, or flagged, as the merchant chose), as its notification would have been.
    */
   kind: string;
   out_trade_no: string;
@@ -199,7 +200,8 @@ export class Reconciliation {
     };
     const add = (item: ReconciliationItem, counter: string) => {
       counts[counter] = (counts[counter] ?? 0) + 1;
-      if (counter !== "applied" && counter !== "refunds_applied") counts.flagged = (counts.flagged ?? 0) + 1;
+      if (!["applied", "refunds_applied", "second_payments"].includes(counter))
+        counts.flagged = (counts.flagged ?? 0) + 1;
       if (items.length < MAX_ITEMS) items.push(item);
     };
     const found = await this.ordersOf(pid, [
@@ -209,7 +211,15 @@ export class Reconciliation {
     for (const payment of bill.payments) {
       const verdict = await this.payment(pid, bill, payment, found.get(payment.out_trade_no));
       if (verdict === "matched") counts.matched = (counts.matched ?? 0) + 1;
-      else add(verdict, verdict.kind === "applied" ? "applied" : verdict.kind);
+      else
+        add(
+          verdict,
+          verdict.kind === "applied"
+            ? "applied"
+            : verdict.kind === "second_payment"
+              ? "second_payments"
+              : verdict.kind,
+        );
     }
     // Paid in paykit on that day, by this provider, and absent from the bill.
     const inBill = new Set(bill.payments.map((p) => p.transaction_id));
@@ -276,10 +286,12 @@ export class Reconciliation {
     if (!order) return { ...base, kind: "unknown_transaction" };
     if (p.total_fee !== order.total_fee)
       return { ...base, kind: "amount_mismatch", paykit_fee: order.total_fee };
+    let second = false;
     if (PAID_STATES.includes(order.status)) {
       if (order.transaction_id === p.transaction_id) return "matched";
-      // Paid by another transaction: this one is a second payment paykit knows, or flagged.
-      const [second] = await this.ctx.store.db
+      // Paid by another transaction: a second payment paykit knows is matched; one it never heard of goes the way a
+      // late notification of it would (recorded, and refunded or flagged as the merchant chose).
+      const [known] = await this.ctx.store.db
         .select({ id: secondPayments.id })
         .from(secondPayments)
         .where(
@@ -289,11 +301,11 @@ export class Reconciliation {
             eq(secondPayments.transaction_id, p.transaction_id),
           ),
         );
-      return second ? "matched" : { ...base, kind: "other_transaction", paykit_fee: order.total_fee };
+      if (known) return "matched";
+      second = true;
     }
-    if (order.status === ORDER_STATUS.CLOSED)
-      return { ...base, kind: "paid_but_closed", paykit_fee: order.total_fee };
-    // Unpaid in paykit, paid in the bill: the notification was lost. The same path as a query's answer.
+    // Unpaid (or closed after the gateway took the money) in paykit, paid in the bill: the notification was lost. The
+    // same path as a query's answer.
     const outcome = await this.settlement.applyPaid(
       order,
       {
@@ -313,6 +325,13 @@ export class Reconciliation {
       outcome: outcome.log,
       detail: outcome.detail,
     });
+    if (second)
+      return {
+        ...base,
+        kind: "second_payment",
+        paykit_fee: order.total_fee,
+        ...(outcome.detail ? { detail: outcome.detail } : {}),
+      };
     if (outcome.log === "applied") return { ...base, kind: "applied" };
     if (outcome.log === "handler_failed")
       return { ...base, kind: "applied", detail: "paid; the handler failed and runs again" };
