@@ -1,6 +1,9 @@
 import { revalidatePath } from "next/cache";
 import { paykit } from "../../lib/server";
 
+/** "1 payment", "2 payments" */
+const count = (n: number | undefined, word: string) => `${n ?? 0} ${word}${n === 1 ? "" : "s"}`;
+
 /** Today in Beijing (the gateways cut their bills by Beijing days). */
 const beijingToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 
@@ -47,8 +50,8 @@ export async function ReconciliationStatus() {
               </span>
               {r.status === "failed" ? null : (
                 <span className="muted">
-                  {` — ${r.counts.bill_payments ?? 0} payments and ${r.counts.bill_refunds ?? 0} refunds in the bill; `}
-                  {`${r.counts.applied ?? 0} payments and ${r.counts.refunds_applied ?? 0} refunds repaired`}
+                  {` — ${count(r.counts.bill_payments, "payment")} and ${count(r.counts.bill_refunds, "refund")} in the bill; `}
+                  {`${count(r.counts.applied, "payment")} and ${count(r.counts.refunds_applied, "refund")} repaired`}
                 </span>
               )}
             </li>
