@@ -2,6 +2,7 @@
  * Reconciliation that repairs, end to end: 100 orders paid at the sandbox with every notification dropped, then a
  * reconcile of that day (the procedure, and the `paykit reconcile` command) applies all 100 through the exactly-once
  * path, each handler once; a second reconcile changes nothing; an amount altered in the bill is flagged, not applied.
+ * And refunds made in the gateways' consoles, whose notifications were dropped, are recorded from the bills once.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -11,7 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beijingDate, type PayHandler } from "@paykit/pay-core";
-import { type Sandbox, startSandbox } from "@paykit/sandbox";
+import { type Sandbox, startSandbox, until } from "@paykit/sandbox";
 import { loadEnv } from "@paykit/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handlers } from "../src/handlers/index";
@@ -177,5 +178,77 @@ describe("reconciliation", () => {
     );
     expect(handlerRuns.length).toBe(ORDERS);
     expect(handlerRuns.every((n) => n === 1)).toBe(true);
+  }, 120_000);
+
+  it("20 refunds each made in WeChat Pay's and Alipay's consoles, their notifications dropped: reconciliation records all 40 once, totals right", async () => {
+    const merchant = merchantClient(api.url, API_KEY);
+    expect((await control(sandbox, "notifications/drop", { drop: true })).status).toBe(200);
+    const stamp = Date.now();
+    const N = 20;
+    const orders = ["wxpay", "alipay"].flatMap((provider) =>
+      Array.from({ length: N }, (_, i) => ({
+        provider: provider as "wxpay" | "alipay",
+        out_trade_no: `rcr${provider.slice(0, 2)}${stamp}${i}`,
+        total_fee: 1000 + i,
+        // Half refunded in full, half in part.
+        refund_fee: i % 2 === 0 ? 1000 + i : 300 + i,
+      })),
+    );
+    for (const o of orders) {
+      await merchant.payment.create.mutate({
+        context: { platform: "pc" },
+        provider: o.provider,
+        data: {
+          out_trade_no: o.out_trade_no,
+          total_fee: o.total_fee,
+          subject: "Console refund",
+          type: "goods",
+        },
+      });
+      expect((await control(sandbox, "pay", o)).status).toBe(200);
+    }
+    const date = beijingDate(Date.now());
+    // The payments first (their notifications were dropped too), then the console's refunds.
+    const paid = await merchant.payment.reconcile.mutate({ date });
+    expect(paid.reduce((n, r) => n + (r.counts.applied ?? 0), 0)).toBe(2 * N);
+    for (const o of orders) {
+      const done = await control(sandbox, "console-refund", {
+        provider: o.provider,
+        out_trade_no: o.out_trade_no,
+        refund_fee: o.refund_fee,
+      });
+      expect(done.status, JSON.stringify(done.body)).toBe(200);
+    }
+    // WeChat settles a refund a moment later: reconcile once its bill lists all of them.
+    const refundsInBill = async () =>
+      (await merchant.payment.reconcile.mutate({ date })).reduce(
+        (n, r) => n + (r.counts.bill_refunds ?? 0),
+        0,
+      );
+    await until("every console refund in the bills", async () => (await refundsInBill()) === 2 * N);
+    const reports = await merchant.payment.reconciliation.query({ date });
+    const sum = (key: string) => reports.reduce((n, r) => n + (r.counts[key] ?? 0), 0);
+    console.log(
+      `console refunds: ${reports.map((r) => `${r.provider} ${JSON.stringify(r.counts)}`).join("; ")}`,
+    );
+    expect(sum("refunds_applied") + sum("refunds_matched")).toBe(2 * N);
+    const views = new Map(
+      (await merchant.payment.list.query({ limit: 200 })).map((v) => [v.out_trade_no, v]),
+    );
+    for (const o of orders) {
+      expect(views.get(o.out_trade_no)).toMatchObject({
+        refund_fee: o.refund_fee,
+        status: o.refund_fee === o.total_fee ? 3 : 2,
+      });
+    }
+    const again = await merchant.payment.reconcile.mutate({ date });
+    expect(again.reduce((n, r) => n + (r.counts.refunds_applied ?? 0), 0)).toBe(0);
+    expect(again.reduce((n, r) => n + (r.counts.refunds_matched ?? 0), 0)).toBe(2 * N);
+    const refunded = orders.reduce((n, o) => n + o.refund_fee, 0);
+    const recorded = orders.reduce((n, o) => n + (views.get(o.out_trade_no)?.refund_fee ?? 0), 0);
+    console.log(
+      `refunded at the consoles ${refunded} fen in ${2 * N} refunds; recorded by reconciliation ${recorded} fen`,
+    );
+    expect(recorded).toBe(refunded);
   }, 120_000);
 });

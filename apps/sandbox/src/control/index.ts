@@ -7,6 +7,7 @@ import { TAMPERS, type Tamper } from "../notify";
 import type { WechatGateway } from "../wechat";
 import { JSBRIDGE_SCRIPT } from "../wechat/jsbridge";
 import type { WechatVirtualPay } from "../wechat-virtual";
+import { consoleRefund } from "./console-refund";
 import type { Tampering } from "./tamper";
 
 const ALIPAY_TAMPERS: readonly Tamper[] = ["body", "signature", "amount"];
@@ -131,6 +132,17 @@ export class ControlApi {
           return json(400, { code: "INVALID", message: "drop must be true or false" });
         this.ctx.dropNotifications = drop;
         return json(200, { drop });
+      })
+      // A refund made in the gateway's console, not through the merchant's api (console-refund.ts).
+      .on("POST", "/sandbox/control/console-refund", (req) => {
+        const done = consoleRefund(
+          this.ctx,
+          { wechat: this.wechat, alipay: this.alipay, virtual: this.virtual },
+          body(req),
+        );
+        return typeof done === "string"
+          ? json(409, { code: "REFUSED", message: done })
+          : json(200, { refund: done });
       })
       // A bill that disagrees: the bills served from now on show this amount (fen) for the payment.
       .on("POST", "/sandbox/control/bill/alter", (req) => {

@@ -169,6 +169,29 @@ export class XpayServer {
     return json(200, this.refundAnswer(refund));
   }
 
+  /** A refund made in the virtual-payment console: as refund_order, without the merchant's signed call. */
+  consoleRefund(appId: string, orderId: string, refundOrderId: string, fee: number): string | undefined {
+    const order = this.ctx.store.get<VirtualOrder>(ORDERS, `${appId}:${orderId}`);
+    if (!order) return "no such order";
+    const left = order.origPrice - this.refundsOf(appId, orderId).reduce((n, r) => n + r.refundFee, 0);
+    if (fee > left) return `only ${left} fen is left to refund`;
+    if (this.ctx.store.get(REFUNDS, `${appId}:${refundOrderId}`)) return "that refund number is taken";
+    const refund: VirtualRefund = {
+      appId,
+      openid: order.openid,
+      orderId,
+      refundOrderId,
+      refundFee: fee,
+      wxRefundId: `wxr${digits(25)}`,
+      env: order.env,
+      createTime: Math.floor(Date.now() / 1000),
+      succTime: null,
+    };
+    this.ctx.store.put(REFUNDS, `${appId}:${refundOrderId}`, refund);
+    setTimeout(() => this.settle(refund), 1000 * this.ctx.timeScale).unref();
+    return undefined;
+  }
+
   private refundAnswer(r: VirtualRefund) {
     return {
       errcode: 0,
