@@ -163,6 +163,21 @@ describe(`reconciliation with the sandbox's bills (${process.env.DATABASE_URL ? 
     },
   );
 
+  it("wxpay: a bill that does not match the SHA1 WeChat gave is not read, and the report says so", async () => {
+    await env.control("bill/corrupt", { corrupt: true });
+    try {
+      const [report] = await service.reconcile("default", beijingDate(Date.now()), "wxpay");
+      console.log("corrupted bill:", report?.status, report?.error);
+      expect(report).toMatchObject({ status: "failed" });
+      expect(report?.error).toMatch(/does not match its SHA1/);
+    } finally {
+      await env.control("bill/corrupt", { corrupt: false });
+    }
+    expect((await service.reconcile("default", beijingDate(Date.now()), "wxpay"))[0]?.status).not.toBe(
+      "failed",
+    );
+  });
+
   it("a gateway that cannot be reached: the report says failed and why, nothing is applied, nothing crashes", async () => {
     const away = {
       ...env.merchant,

@@ -10,6 +10,11 @@ export const billAlterations = {
   set(ctx: SandboxContext, provider: string, outTradeNo: string, totalFee: number): void {
     ctx.store.put(TABLE, `${provider}:${outTradeNo}`, totalFee);
   },
+  /** Whether WeChat bill downloads are broken on the way (their content no longer matches the hash given). */
+  corrupt(ctx: SandboxContext, on?: boolean): boolean {
+    if (on !== undefined) ctx.store.put(TABLE, "corrupt", on);
+    return ctx.store.get<boolean>(TABLE, "corrupt") === true;
+  },
   /** The amount a bill shows for a payment: the altered one, or the real one. */
   amount(ctx: SandboxContext, provider: string, outTradeNo: string, real: number): number {
     return ctx.store.get<number>(TABLE, `${provider}:${outTradeNo}`) ?? real;

@@ -133,6 +133,13 @@ export class ControlApi {
         this.ctx.dropNotifications = drop;
         return json(200, { drop });
       })
+      // WeChat bill downloads broken on the way: the file no longer matches the SHA1 the API gave.
+      .on("POST", "/sandbox/control/bill/corrupt", (req) => {
+        const on = body(req).corrupt;
+        if (typeof on !== "boolean")
+          return json(400, { code: "INVALID", message: "corrupt must be true or false" });
+        return json(200, { corrupt: billAlterations.corrupt(this.ctx, on) });
+      })
       // A refund made in the gateway's console, not through the merchant's api (console-refund.ts).
       .on("POST", "/sandbox/control/console-refund", (req) => {
         const done = consoleRefund(

@@ -68,9 +68,12 @@ export class WechatBills {
     ].join("\r\n");
     const raw = Buffer.from(text, "utf8");
     const token = randomBytes(18).toString("base64url");
+    // A download broken on the way (control/bill/corrupt): one byte changed after the hash was taken.
+    const served = Buffer.from(raw);
+    if (billAlterations.corrupt(this.ctx)) served.writeUInt8((served.at(-3) ?? 0) ^ 1, served.length - 3);
     this.files.set(token, {
       mchid,
-      bytes: tar === "GZIP" ? gzipSync(raw) : raw,
+      bytes: tar === "GZIP" ? gzipSync(served) : served,
       expires: Date.now() + 30_000,
     });
     for (const [k, f] of this.files) if (f.expires < Date.now()) this.files.delete(k);
