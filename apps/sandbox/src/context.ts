@@ -30,4 +30,6 @@ export interface SandboxContext {
   delayMs: number;
   /** Gateway API calls received and waiting out that delay now (so a test knows a call arrived before it acts). */
   delayedNow: number;
+  /** Notifications queued while this is on are never sent (control/notifications/drop). */
+  dropNotifications: boolean;
 }

@@ -80,6 +80,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     openOrders: new OpenOrderProbe(),
     delayMs: 0,
     delayedNow: 0,
+    dropNotifications: false,
   } as SandboxContext;
   const wechat = new WechatGateway(ctx);
   const alipay = new AlipayGateway(ctx);
@@ -94,6 +95,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     headersFor: (d) => (d.provider === "wxpay" ? tampering.headers(d, wechat.deliveryHeaders(d)) : {}),
     urlFor: (d) => (d.provider === "wxpay-virtual" ? tampering.url(d, virtual.deliveryUrl(d)) : d.url),
     tamper: (d, t) => tampering.body(d, t),
+    dropping: () => ctx.dropNotifications,
   });
 
   const router = new Router();

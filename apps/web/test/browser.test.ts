@@ -157,6 +157,13 @@ describe("the demo checkout on a desktop", () => {
     await axe(page, "orders");
     await noOverflow(page, "orders");
     await page.screenshot({ path: join(shots, "orders-paid.png") });
+    // The reconciliation of the day: the button reconciles today's bills so far (the sandbox serves them).
+    await page.getByRole("button", { name: "Reconcile today" }).click();
+    await page.getByTestId("reconciliation-wxpay").waitFor();
+    expect(await page.getByTestId("reconciliation-wxpay").textContent()).toMatch(/WeChat Pay: agrees/);
+    await axe(page, "orders: reconciled");
+    await noOverflow(page, "orders: reconciled");
+    await page.screenshot({ path: join(shots, "orders-reconciled.png") });
     await page.goto(`${webUrl}/orders/${orderNo}`);
     expect(await page.getByTestId("order-status").textContent()).toBe("paid");
     await axe(page, "order");

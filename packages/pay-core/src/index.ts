@@ -44,6 +44,9 @@ export {
   type PayHandler,
   PaymentService,
   type PaymentServiceOptions,
+  type ReconcileOptions,
+  type ReconciliationItem,
+  type ReconciliationReport,
   type RecordedRefund,
   type RefundedEvent,
   type RefundSource,
@@ -71,7 +74,7 @@ export {
   type TenantSnapshot,
   TenantStore,
 } from "./tenants/store";
-export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";
+export { beijingDate, parseRfc3339, toAlipayTime, toWechatTime } from "./time";
 export {
   type DispatcherOptions,
   eventBody,

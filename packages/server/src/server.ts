@@ -180,6 +180,10 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     createLeaseMs: env.CREATE_LEASE_MS,
     notificationRetentionMs: env.NOTIFICATION_RETENTION_DAYS * 86400_000,
     eventRetentionMs: env.EVENT_RETENTION_DAYS * 86400_000,
+    reconcile: {
+      dailyAfterHour: env.RECONCILE_AFTER_HOUR === "off" ? null : env.RECONCILE_AFTER_HOUR,
+      maxBillBytes: env.BILL_MAX_BYTES,
+    },
   });
   // Outbound webhooks: endpoints sealed with the master key; the outbox delivered by every instance together.
   const webhooks = new WebhookEndpoints(database.db, masterKeys);

@@ -1,12 +1,14 @@
 import type { AlipayGateway } from "../alipay";
 import { toYuan } from "../alipay/protocol";
 import type { AppleAppStore } from "../apple";
+import { billAlterations } from "../bills/alterations";
 import type { SandboxContext } from "../context";
 import { json, type Router, type SandboxRequest, type SandboxResponse } from "../http";
 import { TAMPERS, type Tamper } from "../notify";
 import type { WechatGateway } from "../wechat";
 import { JSBRIDGE_SCRIPT } from "../wechat/jsbridge";
 import type { WechatVirtualPay } from "../wechat-virtual";
+import { consoleRefund } from "./console-refund";
 import type { Tampering } from "./tamper";
 
 const ALIPAY_TAMPERS: readonly Tamper[] = ["body", "signature", "amount"];
@@ -134,6 +136,49 @@ export class ControlApi {
         return json(200, {
           jws: b.chain === "foreign" ? await this.tampering.foreignJws(payload) : this.apple.signJws(payload),
         });
+      })
+      // Lost notifications: while on, every notification queued is dropped, never sent (only a bill or a query
+      // tells the merchant of the payment).
+      .on("POST", "/sandbox/control/notifications/drop", (req) => {
+        const drop = body(req).drop;
+        if (typeof drop !== "boolean")
+          return json(400, { code: "INVALID", message: "drop must be true or false" });
+        this.ctx.dropNotifications = drop;
+        return json(200, { drop });
+      })
+      // WeChat bill downloads broken on the way: the file no longer matches the SHA1 the API gave.
+      .on("POST", "/sandbox/control/bill/corrupt", (req) => {
+        const on = body(req).corrupt;
+        if (typeof on !== "boolean")
+          return json(400, { code: "INVALID", message: "corrupt must be true or false" });
+        return json(200, { corrupt: billAlterations.corrupt(this.ctx, on) });
+      })
+      // A refund made in the gateway's console, not through the merchant's api (console-refund.ts).
+      .on("POST", "/sandbox/control/console-refund", (req) => {
+        const done = consoleRefund(
+          this.ctx,
+          { wechat: this.wechat, alipay: this.alipay, virtual: this.virtual },
+          body(req),
+        );
+        return typeof done === "string"
+          ? json(409, { code: "REFUSED", message: done })
+          : json(200, { refund: done });
+      })
+      // A bill that disagrees: the bills served from now on show this amount (fen) for the payment.
+      .on("POST", "/sandbox/control/bill/alter", (req) => {
+        const b = body(req);
+        const provider = str(b.provider);
+        const outTradeNo = str(b.out_trade_no);
+        const total = b.total_fee;
+        if ((provider !== "wxpay" && provider !== "alipay") || !outTradeNo)
+          return json(400, {
+            code: "INVALID",
+            message: "provider (wxpay or alipay) and out_trade_no are required",
+          });
+        if (typeof total !== "number" || !Number.isSafeInteger(total) || total <= 0)
+          return json(400, { code: "INVALID", message: "total_fee must be a positive integer (fen)" });
+        billAlterations.set(this.ctx, provider, outTradeNo, total);
+        return json(200, { provider, out_trade_no: outTradeNo, total_fee: total });
       })
       // A slow gateway: every protocol call waits `ms` before it is handled (0 turns it off).
       .on("POST", "/sandbox/control/delay", (req) => {

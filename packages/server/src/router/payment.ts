@@ -32,6 +32,14 @@ export const checkoutCreateSchema = z.object({
 /** Servers send the whole contract (with an API key); browsers send a checkout. */
 export const createInputSchema = z.union([checkoutCreateSchema, createPaymentInputSchema]);
 
+/** A Beijing calendar day, as the gateways' bills are cut. */
+export const billDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a day: yyyy-MM-dd (Beijing time)");
+export const reconcileInput = z.object({
+  date: billDate,
+  provider: z.string().max(32).optional(),
+  pid: pidSchema.optional(),
+});
+
 const orderRef = z.object({ out_trade_no: z.string().min(1).max(64), pid: pidSchema.optional() });
 const statusInput = z.object({
   out_trade_no: z.string().min(1).max(64),
@@ -153,6 +161,22 @@ export const paymentRouter = router({
     .query(({ ctx, input }) =>
       ctx.service.queryRefund(merchant(ctx, input.pid), input.out_trade_no, input.out_refund_no),
     ),
+
+  /**
+   * Reconciles the merchant's gateway bills of one Beijing day with its orders and refunds (docs/reconciliation.md):
+   * payments the bill has and paykit missed are applied (handlers run once), differences are flagged. A report per
+   * provider with a bill API; running it again changes nothing more.
+   */
+  reconcile: serverProcedure
+    .input(reconcileInput)
+    .mutation(({ ctx, input }) =>
+      ctx.service.reconcile(merchant(ctx, input.pid), input.date, input.provider),
+    ),
+
+  /** The merchant's stored reconciliation reports: of one Beijing day, or the most recent 30. */
+  reconciliation: serverProcedure
+    .input(z.object({ date: billDate.optional(), pid: pidSchema.optional() }))
+    .query(({ ctx, input }) => ctx.service.reconciliations(merchant(ctx, input.pid), input.date)),
 
   /**
    * The order's status, live (server-sent events): the current state at once, then every change, until it is

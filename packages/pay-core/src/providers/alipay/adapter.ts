@@ -2,6 +2,8 @@ import type { KeyObject } from "node:crypto";
 import { AlipayRequestError, AlipaySdk } from "alipay-sdk";
 import snakeCaseKeys from "snakecase-keys";
 import type {
+  Bill,
+  BillOptions,
   CreatedPayment,
   CreateOptions,
   GatewayPayment,
@@ -16,9 +18,11 @@ import type {
   RawNotification,
   RefundRequest,
 } from "../../adapter";
+import { DEFAULT_BILL_MAX_BYTES, downloadLimited } from "../../bills/read";
 import { PayKitError, type PayKitErrorCode } from "../../errors";
 import { fenToYuan, yuanToFen } from "../../money";
 import { toAlipayTime } from "../../time";
+import { parseAlipayBillZip } from "./bill";
 import { type AlipayConfig, type AlipayConfigInput, alipayConfigSchema } from "./config";
 import { appPayOrderString, privateKeyOf, publicKeyOf, rsa2Verify, signContent } from "./sign";
 
@@ -337,6 +341,53 @@ export class AlipayAdapter implements PaymentAdapter {
         raw: a,
       },
     };
+  }
+
+  /**
+   * The trade bill of a Beijing day: asks for its download URL (a signed, verified answer), downloads the zip (at most
+   * maxBytes; only from Alipay's own https hosts or the configured gateway's) and parses its GBK detail CSV. A day
+   * with no bill (isp.bill_not_exist) is an empty bill.
+   * @see https://opendocs.alipay.com/open/02ivbw
+   */
+  async downloadBill(date: string, options: BillOptions = {}): Promise<Outcome<Bill>> {
+    const maxBytes = options.maxBytes ?? DEFAULT_BILL_MAX_BYTES;
+    const bill: Bill = { provider: "alipay", date, payments: [], refunds: [] };
+    const answer = await this.call("alipay.data.dataservice.bill.downloadurl.query", {
+      bill_type: "trade",
+      bill_date: date,
+    });
+    if (answer.status === "failed" && answer.error.gatewayCode === "isp.bill_not_exist")
+      return { status: "succeeded", value: bill };
+    if (answer.status !== "succeeded") return answer;
+    const url = answer.value.bill_download_url;
+    if (typeof url !== "string")
+      return { status: "unknown", reason: "the answer has no bill_download_url", cause: answer.value };
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch (cause) {
+      return { status: "unknown", reason: "bill_download_url is not a URL", cause };
+    }
+    const own = target.origin === new URL(this.config.gateway).origin;
+    if (!own && !(target.protocol === "https:" && /(^|\.)alipay(dev)?\.com$/.test(target.hostname)))
+      return {
+        status: "unknown",
+        reason: `bill_download_url is on ${target.hostname}, not Alipay's: refused`,
+      };
+    try {
+      const zip = await downloadLimited(target.href, {
+        maxBytes,
+        timeoutMs: this.config.timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      return { status: "succeeded", value: { ...bill, ...parseAlipayBillZip(zip, maxBytes) } };
+    } catch (cause) {
+      return {
+        status: "unknown",
+        reason: `the trade bill could not be read: ${(cause as Error).message}`,
+        cause,
+      };
+    }
   }
 
   /**
