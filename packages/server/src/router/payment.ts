@@ -55,20 +55,21 @@ const merchant = (ctx: Context, pid: string | undefined) => merchantFor(ctx.prin
  * Who may see an order: a server for its merchant, or the browser holding that order's checkout (until the
  * checkout expires). Returns the merchant, and when a browser's access ends (undefined for a server).
  */
-function accessTo(
+async function accessTo(
   ctx: Context,
   input: { out_trade_no: string; checkout?: string | undefined; pid?: string | undefined },
-): { pid: string; until?: number } {
+): Promise<{ pid: string; until?: number }> {
   if (ctx.principal) return { pid: merchant(ctx, input.pid) };
   if (!input.checkout)
     throw new PayKitError("UNAUTHORIZED", "pass the order's checkout token, or an API key");
-  const claims = checkout(ctx, input.checkout);
+  const claims = await checkout(ctx, input.checkout);
   if (claims.out_trade_no !== input.out_trade_no)
     throw new PayKitError("UNAUTHORIZED", "this checkout is for another order");
   return { pid: claims.pid, until: claims.exp };
 }
 
-const pidFor = (ctx: Context, input: Parameters<typeof accessTo>[1]) => accessTo(ctx, input).pid;
+const pidFor = async (ctx: Context, input: Parameters<typeof accessTo>[1]) =>
+  (await accessTo(ctx, input)).pid;
 
 export const paymentRouter = router({
   /**
@@ -80,7 +81,7 @@ export const paymentRouter = router({
     .input(createInputSchema)
     .mutation(async ({ ctx, input }): Promise<CreatePaymentResult> => {
       if ("checkout" in input) {
-        const claims = checkout(ctx, input.checkout);
+        const claims = await checkout(ctx, input.checkout);
         const { pid, exp: _exp, ...data } = claims;
         const request = {
           context: browserContext(ctx),
@@ -108,7 +109,10 @@ export const paymentRouter = router({
   /** The order, checked at the gateway while unpaid (a lost notification is recovered here too). */
   query: publicProcedure
     .input(statusInput)
-    .query(({ ctx, input }): Promise<OrderView> => ctx.service.query(pidFor(ctx, input), input.out_trade_no)),
+    .query(
+      async ({ ctx, input }): Promise<OrderView> =>
+        ctx.service.query(await pidFor(ctx, input), input.out_trade_no),
+    ),
 
   /** A merchant's most recent orders (servers only): what an orders page shows. */
   list: serverProcedure
@@ -161,7 +165,7 @@ export const paymentRouter = router({
    */
   status: publicProcedure.input(statusInput).subscription(async ({ ctx, input, signal }) => {
     // Who may watch, and whether there is room, is settled before the stream opens: a refusal is a plain error.
-    const access = accessTo(ctx, input);
+    const access = await accessTo(ctx, input);
     const release = ctx.limits.streams.take({ checkout: input.checkout, ip: ctx.client.clientIP });
     if (!release)
       throw new PayKitError("RATE_LIMITED", "too many status streams are open for this checkout or client");
