@@ -10,6 +10,7 @@ import {
   describeError,
   ERROR_CODES,
   isCleanText,
+  localeOf,
   MasterKeys,
   MerchantRegistry,
   merchantsOfFile,
@@ -213,6 +214,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       client: { userAgent: header(req, "user-agent"), clientIP: clientIp(req, env.TRUST_PROXY) },
       apiKey,
       idempotencyKey: header(req, "idempotency-key"),
+      locale: localeOf(header(req, "accept-language")),
     };
   };
   const onError = (error: TRPCError, path: string | undefined, ctx: Context | undefined) => {
