@@ -152,11 +152,22 @@ export const paymentRouter = router({
       );
     }),
 
+  /** A refund, asked of the gateway while unsettled; by its out_refund_no alone, or with its order's out_trade_no. */
   queryRefund: serverProcedure
-    .input(orderRef.extend({ out_refund_no: z.string().min(1).max(64) }))
-    .query(({ ctx, input }) =>
-      ctx.service.queryRefund(merchant(ctx, input.pid), input.out_trade_no, input.out_refund_no),
-    ),
+    .input(
+      z.object({
+        out_refund_no: z.string().min(1).max(64),
+        out_trade_no: z.string().min(1).max(64).optional(),
+        pid: pidSchema.optional(),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const pid = merchant(ctx, input.pid);
+      const out_trade_no =
+        input.out_trade_no ?? (await ctx.service.refunds.find(pid, input.out_refund_no))?.out_trade_no;
+      if (!out_trade_no) throw new PayKitError("ORDER_NOT_FOUND", `no refund ${input.out_refund_no}`);
+      return ctx.service.queryRefund(pid, out_trade_no, input.out_refund_no);
+    }),
 
   /**
    * The order's status, live (server-sent events): the current state at once, then every change, until it is
