@@ -8,6 +8,7 @@ import {
   digits,
   hex,
   issueUnderRoot,
+  merchantCertificate,
   newMerchant,
   platformCertificate,
   rsaPair,
@@ -28,6 +29,8 @@ export interface SandboxMerchant {
     merchantSerialNo: string;
     merchantPublicKey: string;
     merchantPrivateKey: string;
+    /** The merchant API certificate (apiclient_cert.pem) for that key and serial. */
+    merchantCertificate?: string;
     /** Mini-program virtual payment (xpay) and the mini program's message push and login secrets. */
     virtual?: {
       offerId: string;
@@ -162,6 +165,15 @@ export async function loadOrCreateCredentials(
       m.wechat.officialAccountSecret = hex(16).toLowerCase();
       changed = true;
     }
+    if (!m.wechat.merchantCertificate) {
+      m.wechat.merchantCertificate = await merchantCertificate({
+        mchId: m.wechat.mchId,
+        serialNo: m.wechat.merchantSerialNo,
+        publicKey: m.wechat.merchantPublicKey,
+        privateKey: m.wechat.merchantPrivateKey,
+      });
+      changed = true;
+    }
     if (!m.alipay.appCertificate) {
       m.alipay.appCertificate = await issueUnderRoot(
         alipayCerts.rootPrivateKey,
@@ -196,6 +208,7 @@ export function merchantConfig(credentials: SandboxCredentials, baseUrl: string)
         apiV3Key: m.wechat.apiV3Key,
         privateKey: m.wechat.merchantPrivateKey,
         serialNo: m.wechat.merchantSerialNo,
+        certificate: m.wechat.merchantCertificate,
         publicKey: gateway.wechatPublicKey.publicKey,
         publicKeyId: gateway.wechatPublicKey.id,
         // The sandbox signs in either mode (SANDBOX_WECHAT_SIGN_MODE): verify with both, like a merchant in transition.

@@ -1,11 +1,20 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPaykitClient } from "@paykit/client";
-import { beijingDate, merchantsOfFile, openDatabase } from "@paykit/pay-core";
+import {
+  beijingDate,
+  type MessageLocale,
+  merchantsOfFile,
+  messageLocale,
+  openDatabase,
+} from "@paykit/pay-core";
 import { Command } from "commander";
+import { runDoctor } from "./doctor/index";
 import { parseDuration } from "./duration";
 
-const program = new Command("paykit").description("paykit: merchants, keys and checkout secrets; migrations");
+const program = new Command("paykit").description(
+  "paykit: check a merchant's gateway config; merchants, keys and checkout secrets; migrations",
+);
 program
   .option("--api <url>", "the api's URL", process.env.PAYKIT_API_URL ?? "http://127.0.0.1:4000")
   .option(
@@ -174,6 +183,25 @@ program
       }
     },
   );
+
+program
+  .command("doctor")
+  .description(
+    "check a merchants file: keys against their halves and certificates, key kinds, serials, the APIv3 key, expiry dates; --live also asks each gateway",
+  )
+  .option("--config <file>", "the merchants file (default: MERCHANT_CONFIG)", process.env.MERCHANT_CONFIG)
+  .option(
+    "--live",
+    "make a harmless signed call to each configured gateway (an order query that finds nothing)",
+  )
+  .option("--lang <lang>", "en or zh-CN (default: from LANG)")
+  .action(async (o: { config?: string; live?: boolean; lang?: string }) => {
+    const lang: MessageLocale = messageLocale(o.lang ?? process.env.LC_ALL ?? process.env.LANG);
+    if (!o.config) throw new Error("give the merchants file: --config <file> or MERCHANT_CONFIG");
+    const report = await runDoctor({ config: o.config, live: o.live === true, lang });
+    for (const line of report.lines) console.log(line);
+    if (!report.ok) process.exitCode = 1;
+  });
 
 program
   .command("migrate")

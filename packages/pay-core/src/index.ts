@@ -15,6 +15,7 @@ export * from "./contract/resolve";
 export * from "./contract/result";
 export * from "./contract/text";
 export * from "./errors";
+export * from "./messages";
 export { fenToYuan, yuanToFen } from "./money";
 export * from "./payment";
 export * from "./providers/exports";

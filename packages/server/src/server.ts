@@ -10,6 +10,7 @@ import {
   describeError,
   ERROR_CODES,
   isCleanText,
+  localeOf,
   MasterKeys,
   MerchantRegistry,
   merchantsOfFile,
@@ -32,6 +33,7 @@ import type { ApiEnv } from "./env";
 import { privateDirectory, tightenTree } from "./files";
 import { Idempotency } from "./idempotency";
 import { RateLimiter, StreamSlots } from "./limits";
+import { answerRest } from "./rest/handler";
 import { appRouter } from "./router/index";
 import type { Context } from "./trpc";
 
@@ -237,6 +239,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       client: { userAgent: header(req, "user-agent"), clientIP: clientIp(req, env.TRUST_PROXY) },
       apiKey,
       idempotencyKey: header(req, "idempotency-key"),
+      locale: localeOf(header(req, "accept-language")),
     };
   };
   const onError = (error: TRPCError, path: string | undefined, ctx: Context | undefined) => {
@@ -312,6 +315,16 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
           if (streamed) return;
           return await trpc(req, res);
         }
+        // REST (/v1/...), its OpenAPI document and reference page: the same procedures as /trpc.
+        const rest = await answerRest(
+          req,
+          res,
+          path,
+          () => rawBody(req, env.BODY_LIMIT_BYTES),
+          () => contextOf(req, res),
+          (error, procedure, ctx) => onError(error, procedure, ctx),
+        );
+        if (rest) return;
         const notify = NOTIFY_ROUTE.exec(path);
         const query = new URL(req.url ?? "/", "http://api.local").searchParams;
         if (notify && [...query].some(([k, v]) => !isCleanText(k) || !isCleanText(v)))

@@ -1,3 +1,4 @@
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import type { AlipayGateway } from "../alipay";
 import { toYuan } from "../alipay/protocol";
 import type { AppleAppStore } from "../apple";
@@ -83,6 +84,10 @@ export class ControlApi {
         }
         return json(200, { delivery: this.ctx.notifier.copy(original.id, tamper, this.url(req)) });
       })
+      // The gateway holds another public key for a merchant than the one its private key matches (as when a merchant
+      // uploads the wrong key to the console): every call it signs is then refused as a bad signature.
+      // `paykit doctor --live` must name that key; `key: "right"` puts the merchant's own back.
+      .on("POST", "/sandbox/control/merchant-key", (req) => this.holdKey(body(req)))
       .on("POST", "/sandbox/control/wechat/sign-mode", (req) => {
         const mode = body(req).mode;
         if (mode !== "certificate" && mode !== "publickey") {
@@ -221,6 +226,27 @@ export class ControlApi {
       return { provider: "alipay" as const, trade };
     }
     return undefined;
+  }
+
+  private holdKey(b: Record<string, unknown>): SandboxResponse {
+    const provider = b.provider;
+    if (provider !== "wxpay" && provider !== "alipay")
+      return json(400, { code: "INVALID", message: "provider must be wxpay or alipay" });
+    if (b.key !== "wrong" && b.key !== "right")
+      return json(400, { code: "INVALID", message: "key must be wrong or right" });
+    const merchants = provider === "wxpay" ? this.ctx.byMchId : this.ctx.byAlipayAppId;
+    const id = str(b.id) ?? [...merchants.keys()][0] ?? "";
+    const known = merchants.get(id);
+    if (!known) return json(404, { code: "NOT_FOUND", message: `no merchant ${id}` });
+    known.publicKey =
+      b.key === "wrong"
+        ? generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey
+        : createPublicKey(
+            provider === "wxpay"
+              ? known.merchant.wechat.merchantPublicKey
+              : known.merchant.alipay.appPublicKey,
+          );
+    return json(200, { provider, id, key: b.key });
   }
 
   private act(req: SandboxRequest, action: "pay" | "fail"): SandboxResponse {
