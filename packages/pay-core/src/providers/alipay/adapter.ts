@@ -8,7 +8,6 @@ import type {
   CreateOptions,
   GatewayPayment,
   GatewayRefund,
-  GatewayTradeState,
   NotifyEvent,
   NotifyReply,
   Outcome,
@@ -18,11 +17,20 @@ import type {
   RawNotification,
   RefundRequest,
 } from "../../adapter";
-import { DEFAULT_BILL_MAX_BYTES, downloadLimited } from "../../bills/read";
-import { PayKitError, type PayKitErrorCode } from "../../errors";
+import { DEFAULT_BILL_MAX_BYTES } from "../../bills/read";
+import { PayKitError } from "../../errors";
 import { fenToYuan, yuanToFen } from "../../money";
 import { toAlipayTime } from "../../time";
-import { parseAlipayBillZip } from "./bill";
+import {
+  type Answer,
+  fromAlipayTime,
+  notifyInvalid,
+  OWN_FIELDS,
+  SUB_CODES,
+  TRADE_STATE,
+  UNKNOWN_SUB_CODES,
+} from "./answers";
+import { readAlipayBill } from "./bill";
 import { type AlipayConfig, type AlipayConfigInput, alipayConfigSchema } from "./config";
 import { appPayOrderString, privateKeyOf, publicKeyOf, rsa2Verify, signContent } from "./sign";
 
@@ -33,45 +41,6 @@ const ALIPAY_PAY_TYPES = [
   "alipay_wap",
   "alipay_page",
 ] as const;
-
-/** Alipay's sub codes that mean something paykit has its own code for. */
-const SUB_CODES: Record<string, PayKitErrorCode> = {
-  "ACQ.TRADE_NOT_EXIST": "ORDER_NOT_FOUND",
-  "ACQ.TRADE_HAS_SUCCESS": "ORDER_PAID",
-  "ACQ.TRADE_HAS_CLOSE": "ORDER_CLOSED",
-  "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL": "REFUND_EXCEEDS_PAID",
-};
-
-/** Answers that say nothing about the outcome: Alipay's own trouble. */
-const UNKNOWN_SUB_CODES = new Set([
-  "ACQ.SYSTEM_ERROR",
-  "aop.ACQ.SYSTEM_ERROR",
-  "isp.unknow-error",
-  "aop.unknow-error",
-]);
-
-const TRADE_STATE: Record<string, GatewayTradeState> = {
-  WAIT_BUYER_PAY: "unpaid",
-  TRADE_SUCCESS: "paid",
-  TRADE_FINISHED: "paid",
-  TRADE_CLOSED: "closed",
-};
-
-/** Fields paykit sets itself; `other` cannot replace them. */
-const OWN_FIELDS = ["out_trade_no", "total_amount", "subject", "time_expire", "buyer_id", "buyer_open_id"];
-
-type Answer = Record<string, unknown>;
-
-const notifyInvalid = (message: string, cause?: unknown) =>
-  new PayKitError("NOTIFY_INVALID", message, { provider: "alipay", cause });
-
-/** Beijing `yyyy-MM-dd HH:mm:ss` into a Date. */
-function fromAlipayTime(value: unknown): Date | undefined {
-  const m = typeof value === "string" ? /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})/.exec(value) : null;
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  return new Date(Date.UTC(y, mo - 1, d, h, mi, s) - 8 * 3600_000);
-}
 
 /**
  * The Alipay adapter for one merchant configuration, on the official alipay-sdk for gateway calls, response
@@ -359,35 +328,12 @@ export class AlipayAdapter implements PaymentAdapter {
     if (answer.status === "failed" && answer.error.gatewayCode === "isp.bill_not_exist")
       return { status: "succeeded", value: bill };
     if (answer.status !== "succeeded") return answer;
-    const url = answer.value.bill_download_url;
-    if (typeof url !== "string")
-      return { status: "unknown", reason: "the answer has no bill_download_url", cause: answer.value };
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch (cause) {
-      return { status: "unknown", reason: "bill_download_url is not a URL", cause };
-    }
-    const own = target.origin === new URL(this.config.gateway).origin;
-    if (!own && !(target.protocol === "https:" && /(^|\.)alipay(dev)?\.com$/.test(target.hostname)))
-      return {
-        status: "unknown",
-        reason: `bill_download_url is on ${target.hostname}, not Alipay's: refused`,
-      };
-    try {
-      const zip = await downloadLimited(target.href, {
-        maxBytes,
-        timeoutMs: this.config.timeoutMs,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      return { status: "succeeded", value: { ...bill, ...parseAlipayBillZip(zip, maxBytes) } };
-    } catch (cause) {
-      return {
-        status: "unknown",
-        reason: `the trade bill could not be read: ${(cause as Error).message}`,
-        cause,
-      };
-    }
+    return readAlipayBill(answer.value.bill_download_url, bill, {
+      gateway: this.config.gateway,
+      maxBytes,
+      timeoutMs: this.config.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { unzipSync } from "fflate";
 import iconv from "iconv-lite";
-import type { BillPayment, BillRefund } from "../../adapter";
-import { BillTooLarge, columns, csvRows } from "../../bills/read";
+import type { Bill, BillPayment, BillRefund, Outcome } from "../../adapter";
+import { BillTooLarge, columns, csvRows, downloadLimited } from "../../bills/read";
 import { yuanToFen } from "../../money";
 import { fromBeijingTime } from "../../time";
 
@@ -85,4 +85,39 @@ function parseDetail(rows: string[][], headerAt: number) {
     }
   }
   return { payments, refunds };
+}
+
+/**
+ * Downloads and reads the bill zip at the URL Alipay's signed answer gave: only from Alipay (or the configured
+ * gateway's own origin, the sandbox), within `maxBytes` downloaded and unpacked.
+ */
+export async function readAlipayBill(
+  url: unknown,
+  bill: Bill,
+  options: { gateway: string; maxBytes: number; timeoutMs: number; signal?: AbortSignal },
+): Promise<Outcome<Bill>> {
+  if (typeof url !== "string") return { status: "unknown", reason: "the answer has no bill_download_url" };
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch (cause) {
+    return { status: "unknown", reason: "bill_download_url is not a URL", cause };
+  }
+  const own = target.origin === new URL(options.gateway).origin;
+  if (!own && !(target.protocol === "https:" && /(^|\.)alipay(dev)?\.com$/.test(target.hostname)))
+    return { status: "unknown", reason: `bill_download_url is on ${target.hostname}, not Alipay's: refused` };
+  try {
+    const zip = await downloadLimited(target.href, {
+      maxBytes: options.maxBytes,
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { status: "succeeded", value: { ...bill, ...parseAlipayBillZip(zip, options.maxBytes) } };
+  } catch (cause) {
+    return {
+      status: "unknown",
+      reason: `the trade bill could not be read: ${(cause as Error).message}`,
+      cause,
+    };
+  }
 }
