@@ -2,7 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { PayKitError } from "../errors";
 import type { Db } from "../store/db";
-import { type CredentialRow, credentials, type MerchantRow, merchants, registry } from "../store/schema";
+import {
+  type CredentialRow,
+  credentials,
+  type MerchantRow,
+  merchants,
+  registry,
+  webhookEndpoints,
+} from "../store/schema";
 import type { MasterKeys } from "./master-keys";
 
 export type { CredentialRow, MerchantRow };
@@ -197,6 +204,19 @@ export class TenantStore {
           .set({ sealed: this.keys.seal(this.keys.open(c.sealed)) })
           .where(eq(credentials.id, c.id));
         n++;
+      }
+      // Webhook signing secrets are sealed with the same keys: a rotation that left them behind would stop every
+      // delivery once the old key is removed.
+      for (const e of await tx.select().from(webhookEndpoints)) {
+        const stale = e.secrets.filter((secret) => this.keys.isStale(secret.sealed));
+        if (stale.length === 0) continue;
+        const secrets = e.secrets.map((secret) =>
+          this.keys.isStale(secret.sealed)
+            ? { ...secret, sealed: this.keys.seal(this.keys.open(secret.sealed)) }
+            : secret,
+        );
+        await tx.update(webhookEndpoints).set({ secrets }).where(eq(webhookEndpoints.id, e.id));
+        n += stale.length;
       }
       if (n > 0) await this.bump(tx as unknown as Db);
       return n;

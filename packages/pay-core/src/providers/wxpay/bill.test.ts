@@ -34,6 +34,17 @@ describe("parseWechatTradeBill", () => {
     ]);
   });
 
+  it("reads the order's amount and the refund as asked, not the amounts net of a coupon", () => {
+    // A 2.00 coupon: 应结订单金额 10.34 and 退款金额 1.50 are what settles; the order was 12.34, the refund asked 2.00.
+    const withCoupon = BILL.replace("`CNY,`12.34,`0.00,", "`CNY,`10.34,`2.00,").replace(
+      "`T20261121001-1,`2.00,",
+      "`T20261121001-1,`1.50,",
+    );
+    const bill = parseWechatTradeBill(withCoupon, "1900000109");
+    expect(bill.payments[0]?.total_fee).toBe(1234);
+    expect(bill.refunds[0]?.refund_fee).toBe(200);
+  });
+
   it("refuses a bill of another merchant and one without its header", () => {
     expect(() => parseWechatTradeBill(BILL, "1900000110")).toThrow(/not 1900000110/);
     expect(() => parseWechatTradeBill("no,bill\n1,2\n", "1900000109")).toThrow(/header/);

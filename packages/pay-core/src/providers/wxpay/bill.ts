@@ -10,10 +10,10 @@ const NEEDED = [
   "微信订单号",
   "商户订单号",
   "交易状态",
-  "应结订单金额",
+  "订单金额",
   "微信退款单号",
   "商户退款单号",
-  "退款金额",
+  "申请退款金额",
   "退款状态",
 ] as const;
 
@@ -47,8 +47,9 @@ export function parseWechatTradeBill(
       throw new Error(`the trade bill lists merchant ${get("商户号")}, not ${mchId}`);
     const state = get("交易状态");
     if (state === "SUCCESS") {
-      const total = yuanToFen(get("应结订单金额"));
-      if (total === undefined) throw new Error(`a payment with amount ${get("应结订单金额")}`);
+      // 订单金额, what the buyer's order was for (a notification's amount.total), not 应结订单金额 (net of coupons).
+      const total = yuanToFen(get("订单金额"));
+      if (total === undefined) throw new Error(`a payment with amount ${get("订单金额")}`);
       payments.push({
         out_trade_no: get("商户订单号"),
         transaction_id: get("微信订单号"),
@@ -56,8 +57,9 @@ export function parseWechatTradeBill(
         paid_at: when,
       });
     } else if (state === "REFUND" && get("退款状态") === "SUCCESS") {
-      const refund = yuanToFen(get("退款金额"));
-      if (refund === undefined) throw new Error(`a refund with amount ${get("退款金额")}`);
+      // 申请退款金额, the refund as asked (paykit's refund_fee), not 退款金额 (net of coupons).
+      const refund = yuanToFen(get("申请退款金额"));
+      if (refund === undefined) throw new Error(`a refund with amount ${get("申请退款金额")}`);
       refunds.push({
         out_trade_no: get("商户订单号"),
         transaction_id: get("微信订单号"),
