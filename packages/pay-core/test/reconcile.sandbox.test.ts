@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MerchantRegistry } from "../src/service/merchants";
 import { type PayHandler, PaymentService } from "../src/service/payments";
+import { ReconciliationStore } from "../src/store/reconciliations";
 import { beijingDate } from "../src/time";
 import { testDatabase } from "./db";
 import { startTestSandbox, until } from "./support";
@@ -150,6 +151,19 @@ describe(`reconciliation with the sandbox's bills (${process.env.DATABASE_URL ? 
     // Another instance's sweep the same day finds the day taken: nothing runs twice.
     await daily(0).sweep();
     expect((await service.reconciliations("default", yesterday)).map((r) => r.runs)).toEqual([1, 1]);
+  });
+
+  it("a day reconciled before its bill was complete (the same day) is taken again by the daily run", async () => {
+    const store = new ReconciliationStore(database.db);
+    const key = { pid: "default", provider: "wxpay", date: "2026-01-05" };
+    const finish = () => store.finish(key, { status: "done", counts: {}, items: [] });
+    expect(await store.claim(key, 60_000, true)).toBe(true); // a person reconciles the day while it runs
+    await finish();
+    expect(await store.claim(key, 60_000, false)).toBe(false); // done: the daily run leaves it...
+    const billComplete = new Date(Date.now() + 60_000);
+    expect(await store.claim(key, 60_000, false, billComplete)).toBe(true); // ...unless it ran before the bill was
+    await finish();
+    expect(await store.claim(key, 60_000, false, new Date(Date.now() - 60_000))).toBe(false);
   });
 
   it.each(["wxpay", "alipay"])(

@@ -134,23 +134,29 @@ export class Reconciliation {
   }
 
   /**
-   * The sweeper's part: once the configured hour has passed in Beijing, each merchant's bills of the day before,
-   * each claimed by one instance (a failed one is tried again an hour later). Looks at most every 5 minutes.
+   * The sweeper's part: once the configured hour has passed in Beijing, each merchant's bills of the day before (and
+   * the one before that, for a day still failed at midnight), each claimed by one instance (a failed one is tried
+   * again an hour later; one reconciled before its bill was complete, again). Looks at most every 5 minutes.
    */
   async runDue(now = Date.now()): Promise<number> {
     const hour = this.options.dailyAfterHour === undefined ? 10 : this.options.dailyAfterHour;
     if (hour === null || now - this.lastDueCheck < 5 * 60_000) return 0;
     this.lastDueCheck = now;
     if (new Date(now + 8 * 3600_000).getUTCHours() < hour) return 0;
-    const date = beijingDate(now - 86400_000);
     let ran = 0;
-    for (const pid of this.ctx.options.merchants.pids) {
-      const merchant = this.ctx.merchant(pid);
-      for (const provider of this.billProviders(merchant)) {
-        const key = { pid, provider, date };
-        if (!(await this.reports.claim(key, LEASE_MS, false))) continue;
-        await this.reconcileOne(merchant, key);
-        ran++;
+    // Yesterday, and the day before for a day that failed until midnight or an instance that was down.
+    for (const daysAgo of [1, 2]) {
+      const date = beijingDate(now - daysAgo * 86400_000);
+      // A report made before this moment saw an incomplete bill (someone reconciled the day while it ran): again.
+      const readyAt = new Date((beijingDay(date)?.end.getTime() ?? now) + hour * 3600_000);
+      for (const pid of this.ctx.options.merchants.pids) {
+        const merchant = this.ctx.merchant(pid);
+        for (const provider of this.billProviders(merchant)) {
+          const key = { pid, provider, date };
+          if (!(await this.reports.claim(key, LEASE_MS, false, readyAt))) continue;
+          await this.reconcileOne(merchant, key);
+          ran++;
+        }
       }
     }
     return ran;

@@ -13,21 +13,26 @@ export class ReconciliationStore {
   constructor(readonly db: Db) {}
 
   /**
-   * Claims a day for this instance: a new day, a failed or abandoned one whose wait is over, or with `again` any day
-   * not running now (a person asked). Returns whether it is ours.
+   * Claims a day for this instance: a new day, a failed or abandoned one whose wait is over, one last run before
+   * `readyAt` (someone reconciled it before its bill was complete, e.g. the same day), or with `again` any day not
+   * running now (a person asked). Returns whether it is ours.
    */
   async claim(
     key: { pid: string; provider: string; date: string },
     leaseMs: number,
     again: boolean,
+    readyAt?: Date,
   ): Promise<boolean> {
     const now = new Date();
     const until = new Date(now.getTime() + leaseMs);
     const r = reconciliations;
     const idle = or(sql`${r.lease_until} is null`, sql`${r.lease_until} < ${now}`);
+    const early = readyAt
+      ? and(sql`${r.status} <> 'running'`, sql`${r.update_date} < ${readyAt}`)
+      : undefined;
     const retake = again
       ? or(sql`${r.status} <> 'running'`, idle)
-      : and(or(eq(r.status, "failed"), eq(r.status, "running")), idle);
+      : or(and(or(eq(r.status, "failed"), eq(r.status, "running")), idle), early);
     const [row] = await this.db
       .insert(r)
       .values({
