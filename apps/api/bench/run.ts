@@ -115,6 +115,8 @@ async function main() {
       API_KEYS: API_KEY,
       PAYKIT_MASTER_KEYS: MASTER_KEYS,
       SWEEP_INTERVAL_MS: "0",
+      // The webhook outbox's once-a-second poll is not a subscriber's statement (P5 counts every statement).
+      WEBHOOK_POLL_MS: "0",
       LOG_LEVEL: "warn",
       // Every subscriber of P5 comes from this one address: the per-IP stream limit is for buyers, not for a bench.
       STREAMS_PER_IP: String(Math.max(SUBSCRIBERS, TWO_INSTANCE_ORDERS) + 100),
