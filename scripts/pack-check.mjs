@@ -22,12 +22,18 @@ const started = Date.now();
 const step = (what) => console.log(`[pack-check ${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
 /** pnpm itself: the one running this script (`pnpm exec node scripts/pack-check.mjs`), else the one on PATH. */
 const pnpm = process.env.npm_execpath?.includes("pnpm") ? process.env.npm_execpath : "pnpm";
-const run = (cmd, args, cwd, env = {}) =>
-  execFileSync(cmd, args, {
-    cwd,
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ...env },
-  }).toString();
+/** Runs a command; its output, or an error that carries it (a compiler's errors are on its standard output). */
+const run = (cmd, args, cwd, env = {}) => {
+  try {
+    return execFileSync(cmd, args, {
+      cwd,
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...env },
+    }).toString();
+  } catch (error) {
+    throw new Error(`${[cmd, ...args].join(" ")} failed in ${cwd}:\n${error.stdout?.toString() ?? ""}`);
+  }
+};
 const children = [];
 const scratch = mkdtempSync(join(tmpdir(), "paykit-pack-"));
 const cleanup = () => {
