@@ -327,6 +327,14 @@ describe("REST /v1 and /openapi.json", () => {
         body: JSON.stringify({ x: "x".repeat(70_000) }),
       }),
     ).toMatchObject({ status: 413, body: { code: "PAYLOAD_TOO_LARGE" } });
+    for (const body of ["[]", "null", "42", '"text"'])
+      expect(
+        await raw("/v1/payments/NOSUCH4/close", {
+          method: "POST",
+          headers: { ...auth, "Content-Type": "application/json" },
+          body,
+        }),
+      ).toMatchObject({ status: 400, body: { code: "INVALID_INPUT" } });
     const tooLargeZh = await raw("/v1/payments", {
       method: "POST",
       headers: { ...auth, "Content-Type": "application/json", "Accept-Language": "zh-CN" },
