@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// The installable packages as a merchant gets them (.ci/run runs this): build @paykit/pay-core, @paykit/client and
-// @paykit/pay-react, pack each (pnpm pack: publishConfig's dist/ exports, workspace: and catalog: versions made
+// The installable packages as a merchant gets them (.ci/run runs this): build @paykit/pay-core, @paykit/client,
+// @paykit/pay-react and @paykit/cli, pack each (pnpm pack: publishConfig's dist/ exports, workspace: and catalog: versions made
 // real), then, in a scratch folder outside the workspace, a new project installs the tarballs with npm (no
 // workspace links) and
 //   - a TypeScript server script (scripts/merchant-project/server.ts) type-checks with NodeNext resolution and, run,
 //     creates a payment through the typed client against a running api + sandbox, signs a checkout token and opens
 //     a PGlite database (pay-core's migrations found from its built code);
 //   - a small React app (Vite) using usePayment() and <Checkout> type-checks and builds;
-//   - no .ts source is resolved from the tarballs (they hold none, and the compilers read only .d.ts from them).
+//   - no .ts source is resolved from the tarballs (they hold none, and the compilers read only .d.ts from them);
+//   - the installed `paykit doctor` passes the sandbox's merchant config, live, and fails a broken copy of it.
 // npm installs from its cache first (--offline), then from the registry (--prefer-offline) when something is missing.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -17,17 +18,23 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const PACKAGES = ["pay-core", "client", "pay-react"];
+const PACKAGES = ["pay-core", "client", "pay-react", "cli"];
 const started = Date.now();
 const step = (what) => console.log(`[pack-check ${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
 /** pnpm itself: the one running this script (`pnpm exec node scripts/pack-check.mjs`), else the one on PATH. */
 const pnpm = process.env.npm_execpath?.includes("pnpm") ? process.env.npm_execpath : "pnpm";
-const run = (cmd, args, cwd, env = {}) =>
-  execFileSync(cmd, args, {
-    cwd,
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ...env },
-  }).toString();
+/** Runs a command; its output, or an error that carries it (a compiler's errors are on its standard output). */
+const run = (cmd, args, cwd, env = {}) => {
+  try {
+    return execFileSync(cmd, args, {
+      cwd,
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...env },
+    }).toString();
+  } catch (error) {
+    throw new Error(`${[cmd, ...args].join(" ")} failed in ${cwd}:\n${error.stdout?.toString() ?? ""}`);
+  }
+};
 const children = [];
 const scratch = mkdtempSync(join(tmpdir(), "paykit-pack-"));
 const cleanup = () => {
@@ -104,16 +111,15 @@ writeFileSync(
 step(`npm install in ${project}`);
 const npmArgs = ["install", "--no-audit", "--no-fund", "--loglevel=error"];
 try {
-  run("npm", [...npmArgs, "--offline"], project);
+  execFileSync("npm", [...npmArgs, "--offline"], { cwd: project, stdio: "ignore" });
 } catch {
   step("npm's cache lacks something: installing with --prefer-offline");
   run("npm", [...npmArgs, "--prefer-offline"], project);
 }
 for (const name of Object.keys(packed)) {
-  const installed = join(project, "node_modules", name);
-  const stat = readFileSync(join(installed, "package.json"), "utf8");
-  if (JSON.parse(stat).exports?.["."]?.import === undefined)
-    throw new Error(`${name} installed without dist/ exports`);
+  const manifest = JSON.parse(readFileSync(join(project, "node_modules", name, "package.json"), "utf8"));
+  const points = JSON.stringify(name === "@paykit/cli" ? manifest.bin : manifest.exports?.["."]) ?? "";
+  if (!points.includes("./dist/")) throw new Error(`${name} installed without its dist/ entry: ${points}`);
 }
 
 // 3. The server script: type-check (and compile) with NodeNext, no .ts from the packages.
@@ -189,6 +195,25 @@ const out = run(process.execPath, [join(project, "build", "server.js")], project
   PAYKIT_API_URL: apiUrl,
   PAYKIT_API_KEY: apiKey,
 });
+// The installed command: doctor on the sandbox's config (offline and live), and on a copy with a 31-byte APIv3 key.
+step("paykit doctor from the installed @paykit/cli");
+const paykitBin = join(project, "node_modules", ".bin", "paykit");
+const config = join(sandboxData, "merchant-config.json");
+const report = run(paykitBin, ["doctor", "--config", config, "--live", "--lang", "en"], project);
+if (
+  !/^all \d+ checks passed/m.test(report) ||
+  !/wxpay \(live\): the gateway answered ORDER_NOT_EXIST/.test(report)
+)
+  throw new Error(`paykit doctor did not pass the sandbox's config:\n${report}`);
+const broken = JSON.parse(readFileSync(config, "utf8"));
+broken.merchants[0].wxpay.apiV3Key = "x".repeat(31);
+writeFileSync(join(scratch, "broken-config.json"), JSON.stringify(broken));
+try {
+  run(paykitBin, ["doctor", "--config", join(scratch, "broken-config.json"), "--lang", "zh-CN"], project);
+  throw new Error("paykit doctor passed a 31-byte APIv3 key");
+} catch (error) {
+  if (!/长度为 31 字节/.test(String(error.message))) throw error;
+}
 const result = JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
 if (result.pay_type !== "wxpay_h5" || !String(result.codeUrl).startsWith("http") || result.status !== 0)
   throw new Error(`unexpected result: ${out}`);

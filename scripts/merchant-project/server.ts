@@ -26,9 +26,17 @@ const order = await paykit.payment.query.query({ out_trade_no });
 
 /** Never called: the compiler must refuse it, so the installed types are real types, not `any`. */
 export async function typesAreReal() {
-  const feeAsText = { out_trade_no: "x", total_fee: "1", subject: "s", type: "t" };
-  // @ts-expect-error total_fee is an integer number of fen, not a string
-  await paykit.payment.create.mutate({ context: {}, provider: "wxpay", data: feeAsText });
+  await paykit.payment.create.mutate({
+    context: {},
+    provider: "wxpay",
+    data: {
+      out_trade_no: "x",
+      // @ts-expect-error total_fee is an integer number of fen, not a string
+      total_fee: "1",
+      subject: "s",
+      type: "t",
+    },
+  });
   // @ts-expect-error there is no such procedure
   await paykit.payment.nothing.query();
 }

@@ -327,6 +327,23 @@ describe("REST /v1 and /openapi.json", () => {
         body: JSON.stringify({ x: "x".repeat(70_000) }),
       }),
     ).toMatchObject({ status: 413, body: { code: "PAYLOAD_TOO_LARGE" } });
+    for (const body of ["[]", "null", "42", '"text"'])
+      expect(
+        await raw("/v1/payments/NOSUCH4/close", {
+          method: "POST",
+          headers: { ...auth, "Content-Type": "application/json" },
+          body,
+        }),
+      ).toMatchObject({ status: 400, body: { code: "INVALID_INPUT" } });
+    const tooLargeZh = await raw("/v1/payments", {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json", "Accept-Language": "zh-CN" },
+      body: JSON.stringify({ x: "x".repeat(70_000) }),
+    });
+    expect(tooLargeZh).toMatchObject({
+      status: 413,
+      body: { code: "PAYLOAD_TOO_LARGE", message: expect.stringMatching(/请求体/) },
+    });
     const zh = await call("POST", "/v1/payments", {
       body: order("wxpay", no("ZH"), { total_fee: 0 }),
       headers: { "Accept-Language": "zh-CN" },

@@ -11,8 +11,10 @@ import {
   ERROR_CODES,
   isCleanText,
   localeOf,
+  localizeError,
   MasterKeys,
   MerchantRegistry,
+  type MessageLocale,
   merchantsOfFile,
   type OrderTypeHandler,
   OrderWatch,
@@ -78,10 +80,17 @@ async function rawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** A paykit error as a plain JSON answer (outside tRPC: the notify routes, limits, health). */
-function sendError(res: ServerResponse, code: PayKitErrorCode, message: string, requestId: string) {
+function sendError(
+  res: ServerResponse,
+  code: PayKitErrorCode,
+  message: string,
+  requestId: string,
+  locale: MessageLocale = "en",
+) {
   if (res.headersSent) return void res.end();
   res.writeHead(ERROR_CODES[code].status, { "Content-Type": "application/json" });
-  res.end(JSON.stringify({ code, message, retryable: ERROR_CODES[code].retryable, requestId }));
+  const words = localizeError({ code, message }, locale);
+  res.end(JSON.stringify({ ...words, retryable: ERROR_CODES[code].retryable, requestId }));
 }
 
 const header = (req: IncomingMessage, name: string) => {
@@ -259,9 +268,10 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
    * 413, and the connection closes (Node closes one whose body was not read). A client still sending may see the
    * reset before the answer; one that sent `Expect: 100-continue` gets the 413 before it sends the body at all.
    */
-  const tooLarge = (_req: IncomingMessage, res: ServerResponse, requestId: string) => {
+  const tooLarge = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
     res.setHeader("Connection", "close");
-    sendError(res, "PAYLOAD_TOO_LARGE", `the body is over ${env.BODY_LIMIT_BYTES} bytes`, requestId);
+    const locale = localeOf(header(req, "accept-language"));
+    sendError(res, "PAYLOAD_TOO_LARGE", `the body is over ${env.BODY_LIMIT_BYTES} bytes`, requestId, locale);
   };
 
   /** Whether the database answers, checked at most once a second however often it is asked. */
@@ -374,7 +384,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       } catch (error) {
         if (error instanceof BodyTooLarge) return tooLarge(req, res, requestId);
         log.error({ requestId, path, error: describeError(error) }, "unhandled");
-        sendError(res, "INTERNAL", "internal error", requestId);
+        sendError(res, "INTERNAL", "internal error", requestId, localeOf(header(req, "accept-language")));
       }
     },
   );

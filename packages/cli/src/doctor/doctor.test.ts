@@ -188,8 +188,11 @@ describe("paykit doctor", () => {
     expect(missing.ok).toBe(false);
     expect(failures(missing.checks)).toEqual([[join(dir, "nothing.json"), "file.unreadable"]]);
     const file = join(dir, "garbage.json");
-    writeFileSync(file, "{not json");
-    expect((await doctor(file)).ok).toBe(false);
+    writeFileSync(file, '{"merchants":[{"wxpay":{"privateKey":"-----BEGIN PRIVATE KEY-----MIIEvQ SECRET"');
+    const garbage = await doctor(file);
+    expect(garbage.ok).toBe(false);
+    expect(garbage.lines.join("\n")).toContain("not valid JSON");
+    expect(garbage.lines.join("\n")).not.toMatch(/SECRET|MIIEvQ/);
   });
 });
 

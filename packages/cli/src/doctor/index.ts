@@ -34,7 +34,7 @@ export async function runDoctor(
   let content: unknown;
   try {
     const raw = readFileSync(options.config, "utf8");
-    if (raw.length > 1_000_000) throw new Error("the file is over 1 MB");
+    if (raw.length > 1_000_000) throw new RangeError("the file is over 1 MB");
     content = JSON.parse(raw);
   } catch (error) {
     const check: Check = {
@@ -42,7 +42,17 @@ export async function runDoctor(
       subject: options.config,
       status: "fail",
       message: "file.unreadable",
-      values: { reason: error instanceof Error ? error.message.replace(/\n[\s\S]*/, "") : String(error) },
+      // A JSON parser's message quotes the text around the fault, and this file holds private keys: never echo it.
+      values: {
+        reason:
+          error instanceof SyntaxError
+            ? "the file is not valid JSON"
+            : error instanceof RangeError
+              ? error.message
+              : (error as NodeJS.ErrnoException).code === "ENOENT"
+                ? "no such file"
+                : "the file cannot be read",
+      },
     };
     return { checks: [check], lines: [formatCheck(check, options.lang)], ok: false };
   }

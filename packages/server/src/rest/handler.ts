@@ -112,6 +112,10 @@ export async function answerRest(
         sendPaykitError(res, new PayKitError("INVALID_INPUT", "the body is not JSON"), ctx);
         return true;
       }
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        sendPaykitError(res, new PayKitError("INVALID_INPUT", "the body is a JSON object"), ctx);
+        return true;
+      }
     }
   }
   const searchParams = new URL(req.url ?? "/", "http://api.local").searchParams;

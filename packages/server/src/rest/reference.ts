@@ -92,7 +92,7 @@ ${body ? `<h3>Body (application/json)</h3>${describe(body["application/json"]?.s
 <title>${html(info.title)} ${html(info.version)} — REST reference</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#222}
 table{border-collapse:collapse;margin:.3rem 0;width:100%}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-code{background:#f4f4f4;padding:0 .2rem}section{border-top:1px solid #ccc;margin-top:1.5rem}.m{color:#fff;background:#2a6;padding:0 .4rem;border-radius:3px}
+code{background:#f4f4f4;padding:0 .2rem}td{overflow-wrap:anywhere}section{border-top:1px solid #ccc;margin-top:1.5rem}.m{color:#fff;background:#2a6;padding:0 .4rem;border-radius:3px}
 ul{margin:.2rem 0}</style></head><body>
 <h1>${html(info.title)} <small>${html(info.version)}</small></h1><p>${html(info.description)}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Errors are <code>{ code, message, retryable, requestId, issues? }</code>; send <code>Accept-Language: zh-CN</code> for messages in Chinese.</p>

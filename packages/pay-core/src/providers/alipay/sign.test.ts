@@ -111,3 +111,22 @@ describe("the app-pay order string", () => {
     expect(ours).toBe(theirs);
   });
 });
+
+describe("the app private key", () => {
+  it("is read as PEM or as a bare base64 body, PKCS#8 or PKCS#1, and signs the same", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const bare = (type: "pkcs1" | "pkcs8") => privateKey.export({ type, format: "der" }).toString("base64");
+    const forms = [
+      privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+      bare("pkcs8"),
+      bare("pkcs1"),
+    ];
+    for (const form of forms) {
+      const content = "app_id=2021000000000000&method=alipay.trade.query";
+      const { rsa2Sign } = await import("./sign");
+      expect(rsa2Verify(publicKey, content, rsa2Sign(privateKeyOf(form), content))).toBe(true);
+    }
+  });
+});

@@ -32,7 +32,19 @@ function pem(key: string, kind: "PRIVATE KEY" | "PUBLIC KEY"): string {
   return `-----BEGIN ${kind}-----\n${body}\n-----END ${kind}-----\n`;
 }
 
-export const privateKeyOf = (key: string): KeyObject => createPrivateKey(pem(key, "PRIVATE KEY"));
+/**
+ * The app private key, as PEM (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`) or as a bare base64 body, which
+ * Alipay's key tool writes in either form: PKCS#8 for Java, PKCS#1 for the other languages.
+ */
+export function privateKeyOf(key: string): KeyObject {
+  if (key.includes("-----BEGIN")) return createPrivateKey(key);
+  const der = Buffer.from(key.replace(/\s+/g, ""), "base64");
+  try {
+    return createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+  } catch {
+    return createPrivateKey({ key: der, format: "der", type: "pkcs1" });
+  }
+}
 export const publicKeyOf = (key: string): KeyObject => createPublicKey(pem(key, "PUBLIC KEY"));
 
 /**
