@@ -1,3 +1,4 @@
+import { describeError } from "@paykit/pay-core";
 import { loadEnv } from "./env";
 import { startApi } from "./server";
 
@@ -5,7 +6,12 @@ import { startApi } from "./server";
 // Whatever this process creates (data files, keys) is its user's alone, whatever the shell's umask.
 process.umask(0o077);
 const env = loadEnv();
-const api = await startApi(env);
+// A start that fails says why in one line: never the failed statement's bound values (sealed keys, merchants' data).
+const api = await startApi(env).catch((error: unknown) => {
+  const { code, message } = describeError(error);
+  console.error(`paykit api: could not start: ${message}${code ? ` (${code})` : ""}`);
+  process.exit(1);
+});
 console.log(`paykit api listening on ${api.url} (database: ${api.database.kind})`);
 
 // A promise nobody awaited that fails is a bug to log, not a reason to drop every request in flight.

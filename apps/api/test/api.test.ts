@@ -202,6 +202,36 @@ describe("bad input, errors and idempotency", () => {
     expect(await rowCount()).toBe(before);
   });
 
+  it("answers in Chinese for Accept-Language zh-CN, with the same codes and issues", async () => {
+    const bad = order("wxpay", no("ZH"), { total_fee: 9.8 });
+    const failure = (headers: Record<string, string>) =>
+      server(headers)
+        .payment.create.mutate(bad)
+        .catch((e: unknown) => e as TRPCClientError<AppRouter>);
+    const zh = (await failure({
+      "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+    })) as TRPCClientError<AppRouter>;
+    const en = (await failure({})) as TRPCClientError<AppRouter>;
+    type Paykit = {
+      code: string;
+      message: string;
+      detail?: string;
+      issues: { code: string; path: string }[];
+    };
+    const zhData = (zh.data as { paykit: Paykit }).paykit;
+    const enData = (en.data as { paykit: Paykit }).paykit;
+    expect(zhData.code).toBe(enData.code);
+    expect(zhData.issues.map((i) => [i.path, i.code])).toEqual(enData.issues.map((i) => [i.path, i.code]));
+    expect(zh.message).toMatch(/data\.total_fee：.*正整数/);
+    expect(zhData.detail).toBe(en.message);
+    expect(en.message).not.toMatch(/[\u4e00-\u9fff]/);
+    const unauthorized = await client({ "Accept-Language": "zh" })
+      .payment.create.mutate(order("wxpay", no("ZH")))
+      .catch((e: unknown) => e as TRPCClientError<AppRouter>);
+    expect(paykitCode(unauthorized)).toBe("UNAUTHORIZED");
+    expect((unauthorized as TRPCClientError<AppRouter>).message).toMatch(/密钥/);
+  });
+
   it("replays the first answer for a repeated Idempotency-Key, and refuses the key for another request", async () => {
     const out = no("IK");
     const key = { "Idempotency-Key": `ik-${out}` };

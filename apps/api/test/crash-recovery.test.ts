@@ -173,6 +173,11 @@ describe.skipIf(!PG_URL)("kill -9 with an Idempotency-Key pending (PostgreSQL)",
           sql`select count(*)::int as n from pay_refunds where out_trade_no = ${out_trade_no}`,
         )) === 1,
     );
+    // Killed once its refund call is at the gateway (held by the delay), not before the call leaves.
+    await until(
+      "the refund call at the gateway",
+      async () => (await control<{ delayedNow: number }>(sandbox, "delay")).body.delayedNow > 0,
+    );
     api.child.kill("SIGKILL");
     await pending;
     // Let the gateway finish the refund the dead process asked for, before anyone asks again.

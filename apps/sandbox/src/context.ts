@@ -28,4 +28,8 @@ export interface SandboxContext {
   openOrders: OpenOrderProbe;
   /** Gateway API calls wait this long before they are handled (a slow gateway, for tests; 0 by default). */
   delayMs: number;
+  /** Gateway API calls received and waiting out that delay now (so a test knows a call arrived before it acts). */
+  delayedNow: number;
+  /** Notifications queued while this is on are never sent (control/notifications/drop). */
+  dropNotifications: boolean;
 }

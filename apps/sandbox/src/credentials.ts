@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -8,6 +8,7 @@ import {
   digits,
   hex,
   issueUnderRoot,
+  merchantCertificate,
   newMerchant,
   platformCertificate,
   rsaPair,
@@ -28,6 +29,8 @@ export interface SandboxMerchant {
     merchantSerialNo: string;
     merchantPublicKey: string;
     merchantPrivateKey: string;
+    /** The merchant API certificate (apiclient_cert.pem) for that key and serial. */
+    merchantCertificate?: string;
     /** Mini-program virtual payment (xpay) and the mini program's message push and login secrets. */
     virtual?: {
       offerId: string;
@@ -49,6 +52,11 @@ export interface SandboxMerchant {
   };
   /** The iOS app's bundle id, for Apple in-app purchase. */
   appleBundleId?: string;
+  /**
+   * The App Store Server API key (App Store Connect > Users and Access > Integrations): its key id, the team's
+   * issuer id, the P-256 private key (.p8) the merchant signs its JWTs with, and the public key the sandbox checks.
+   */
+  appleApiKey?: { keyId: string; issuerId: string; privateKey: string; publicKey: string };
 }
 
 /** The gateway's own keys: the WeChat Pay platform certificate, the WeChat Pay public key, the Alipay key. */
@@ -143,8 +151,27 @@ export async function loadOrCreateCredentials(
       };
       changed = true;
     }
+    if (!m.appleApiKey) {
+      const pair = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+      m.appleApiKey = {
+        keyId: alnum(10).toUpperCase(),
+        issuerId: randomUUID(),
+        privateKey: pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        publicKey: pair.publicKey.export({ type: "spki", format: "pem" }).toString(),
+      };
+      changed = true;
+    }
     if (!m.wechat.officialAccountSecret) {
       m.wechat.officialAccountSecret = hex(16).toLowerCase();
+      changed = true;
+    }
+    if (!m.wechat.merchantCertificate) {
+      m.wechat.merchantCertificate = await merchantCertificate({
+        mchId: m.wechat.mchId,
+        serialNo: m.wechat.merchantSerialNo,
+        publicKey: m.wechat.merchantPublicKey,
+        privateKey: m.wechat.merchantPrivateKey,
+      });
       changed = true;
     }
     if (!m.alipay.appCertificate) {
@@ -181,6 +208,7 @@ export function merchantConfig(credentials: SandboxCredentials, baseUrl: string)
         apiV3Key: m.wechat.apiV3Key,
         privateKey: m.wechat.merchantPrivateKey,
         serialNo: m.wechat.merchantSerialNo,
+        certificate: m.wechat.merchantCertificate,
         publicKey: gateway.wechatPublicKey.publicKey,
         publicKeyId: gateway.wechatPublicKey.id,
         // The sandbox signs in either mode (SANDBOX_WECHAT_SIGN_MODE): verify with both, like a merchant in transition.
@@ -199,6 +227,16 @@ export function merchantConfig(credentials: SandboxCredentials, baseUrl: string)
         environment: "Sandbox",
         // The sandbox's own App Store root (test only): trust it in development and tests, never in production.
         rootCertificates: [gateway.apple.rootCertificate],
+        ...(m.appleApiKey
+          ? {
+              serverApi: {
+                keyId: m.appleApiKey.keyId,
+                issuerId: m.appleApiKey.issuerId,
+                privateKey: m.appleApiKey.privateKey,
+                baseUrl,
+              },
+            }
+          : {}),
       },
       wxpayVirtual: m.wechat.virtual && {
         appId: m.wechat.appIds.miniProgram,

@@ -74,6 +74,29 @@ export async function platformCertificate() {
   };
 }
 
+/**
+ * A merchant API certificate like WeChat Pay's apiclient_cert.pem: the merchant's own key, its serial the one the
+ * merchant signs requests with (self-signed here; WeChat's CA issues the real one). `paykit doctor` checks a
+ * configured serialNo, private key and expiry against it.
+ */
+export async function merchantCertificate(m: {
+  mchId: string;
+  serialNo: string;
+  publicKey: string;
+  privateKey: string;
+}) {
+  const notBefore = new Date(Date.now() - 24 * 3600_000);
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: m.serialNo,
+    name: `CN=${m.mchId}, OU=paykit sandbox (test only), O=Tenpay.com merchant API certificate, C=CN`,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 5 * YEAR),
+    signingAlgorithm: RSA_SHA256,
+    keys: { publicKey: await importPublic(m.publicKey), privateKey: await importPrivate(m.privateKey) },
+  });
+  return certificate.toString("pem");
+}
+
 const ALIPAY_ROOT_NAME =
   "CN=Ant Financial Certification Authority Sandbox Root, OU=paykit sandbox (test only), O=Ant Financial, C=CN";
 

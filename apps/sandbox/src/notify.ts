@@ -62,6 +62,8 @@ export interface Delivery {
   attempts: Attempt[];
   nextAt: number | null;
   acknowledged: boolean;
+  /** Never sent: the sandbox was told to drop notifications (control/notifications/drop) when it was queued. */
+  dropped?: boolean;
 }
 
 export interface NotifierOptions {
@@ -76,6 +78,8 @@ export interface NotifierOptions {
   tamper: (delivery: Delivery, tamper: Tamper) => Pick<Delivery, "body" | "signedBody">;
   /** How long to wait for the merchant's answer. */
   timeoutMs?: number;
+  /** Whether notifications queued now are dropped instead of sent (a lost-notification test). */
+  dropping?: () => boolean;
 }
 
 const TABLE = "deliveries";
@@ -110,14 +114,16 @@ export class Notifier {
     d: Pick<Delivery, "provider" | "merchant" | "kind" | "out_trade_no" | "url" | "contentType" | "body"> &
       Partial<Pick<Delivery, "retry" | "tamper" | "signedBody" | "resource">>,
   ): Delivery {
+    const dropped = this.options.dropping?.() === true;
     const delivery: Delivery = {
       retry: true,
       ...d,
       id: randomUUID(),
       createdAt: new Date().toISOString(),
       attempts: [],
-      nextAt: Date.now(),
+      nextAt: dropped ? null : Date.now(),
       acknowledged: false,
+      ...(dropped ? { dropped } : {}),
     };
     this.options.store.put(TABLE, delivery.id, delivery);
     this.schedule();

@@ -79,6 +79,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     timeScale: options.timeScale ?? 1,
     openOrders: new OpenOrderProbe(),
     delayMs: 0,
+    delayedNow: 0,
+    dropNotifications: false,
   } as SandboxContext;
   const wechat = new WechatGateway(ctx);
   const alipay = new AlipayGateway(ctx);
@@ -93,6 +95,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     headersFor: (d) => (d.provider === "wxpay" ? tampering.headers(d, wechat.deliveryHeaders(d)) : {}),
     urlFor: (d) => (d.provider === "wxpay-virtual" ? tampering.url(d, virtual.deliveryUrl(d)) : d.url),
     tamper: (d, t) => tampering.body(d, t),
+    dropping: () => ctx.dropNotifications,
   });
 
   const router = new Router();
@@ -116,8 +119,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     try {
       const request = await readRequest(req);
       const found = router.match(request.method, request.url.pathname);
-      if (ctx.delayMs > 0 && !request.url.pathname.startsWith("/sandbox/"))
-        await new Promise((r) => setTimeout(r, ctx.delayMs));
+      if (ctx.delayMs > 0 && !request.url.pathname.startsWith("/sandbox/")) {
+        ctx.delayedNow++;
+        await new Promise((r) => setTimeout(r, ctx.delayMs)).finally(() => ctx.delayedNow--);
+      }
       const response =
         found === undefined
           ? json(404, { code: "NOT_FOUND", message: "no such sandbox endpoint" })

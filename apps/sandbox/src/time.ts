@@ -42,3 +42,8 @@ export function parseRfc3339(s: string): number | undefined {
   const ms = Date.parse(s);
   return Number.isNaN(ms) ? undefined : ms;
 }
+
+/** Today's date in Beijing (`2026-11-21`). */
+export function beijingToday(): string {
+  return beijing(Date.now()).date;
+}

@@ -157,10 +157,40 @@ describe("the demo checkout on a desktop", () => {
     await axe(page, "orders");
     await noOverflow(page, "orders");
     await page.screenshot({ path: join(shots, "orders-paid.png") });
+    // The reconciliation of the day: the button reconciles today's bills so far (the sandbox serves them).
+    await page.getByRole("button", { name: "Reconcile today" }).click();
+    await page.getByTestId("reconciliation-wxpay").waitFor();
+    expect(await page.getByTestId("reconciliation-wxpay").textContent()).toMatch(/WeChat Pay: agrees/);
+    await axe(page, "orders: reconciled");
+    await noOverflow(page, "orders: reconciled");
+    await page.screenshot({ path: join(shots, "orders-reconciled.png") });
     await page.goto(`${webUrl}/orders/${orderNo}`);
     expect(await page.getByTestId("order-status").textContent()).toBe("paid");
     await axe(page, "order");
     await noOverflow(page, "order");
+    expect(failed).toEqual([]);
+    await context.close();
+  });
+
+  it("in Chinese for a browser that asks for zh-CN: the choice, the buttons and the QR code's words", async () => {
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      userAgent: DESKTOP_UA,
+      locale: "zh-CN",
+    });
+    const failed = failedRequests(context);
+    const { page } = await checkout(context, "oolong-250:1");
+    await page.getByText("选择支付方式").waitFor();
+    expect(await page.locator("section.paykit-checkout").getAttribute("lang")).toBe("zh-CN");
+    expect(await page.getByTestId("pay-wxpay").textContent()).toBe("使用微信支付");
+    expect(await page.getByTestId("pay-alipay").textContent()).toBe("使用支付宝");
+    await page.getByTestId("pay-wxpay").click();
+    await page.getByTestId("payment-qr").waitFor();
+    await page.getByText(/请打开手机微信，扫描二维码向.+支付 ¥9\.80。/).waitFor();
+    expect(await page.getByRole("img", { name: "微信支付付款二维码" }).count()).toBe(1);
+    await axe(page, "checkout: QR code (zh-CN)");
+    await noOverflow(page, "checkout: QR code (zh-CN)");
+    await page.screenshot({ path: join(shots, "desktop-wxpay-qr-zh-CN.png") });
     expect(failed).toEqual([]);
     await context.close();
   });

@@ -1,11 +1,20 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPaykitClient } from "@paykit/client";
-import { merchantsOfFile, openDatabase } from "@paykit/pay-core";
+import {
+  beijingDate,
+  type MessageLocale,
+  merchantsOfFile,
+  messageLocale,
+  openDatabase,
+} from "@paykit/pay-core";
 import { Command } from "commander";
+import { runDoctor } from "./doctor/index";
 import { parseDuration } from "./duration";
 
-const program = new Command("paykit").description("paykit: merchants, keys and checkout secrets; migrations");
+const program = new Command("paykit").description(
+  "paykit: check a merchant's gateway config; merchants, keys and checkout secrets; migrations",
+);
 program
   .option("--api <url>", "the api's URL", process.env.PAYKIT_API_URL ?? "http://127.0.0.1:4000")
   .option(
@@ -134,6 +143,65 @@ program
   .command("reseal")
   .description("re-seal what an older master key sealed, with the current one (after adding a key)")
   .action(async () => print(await api().reseal.mutate()));
+
+program
+  .command("reconcile")
+  .description(
+    "reconcile a merchant's gateway bills of a Beijing day with its orders: apply missed payments, flag differences",
+  )
+  .argument("[date]", "the day, yyyy-MM-dd in Beijing time (default: yesterday)")
+  .option("--pid <pid>", "the merchant", "default")
+  .option("--provider <provider>", "only this provider's bill (wxpay, alipay)")
+  .option("--show", "show the stored reports instead of reconciling again")
+  .option("--json", "the whole reports as JSON")
+  .action(
+    async (
+      date: string | undefined,
+      o: { pid: string; provider?: string; show?: boolean; json?: boolean },
+    ) => {
+      const day = date ?? beijingDate(Date.now() - 86400_000);
+      const reports = o.show
+        ? await api().reconciliations.query({ pid: o.pid, date: day })
+        : await api().reconcile.mutate({
+            pid: o.pid,
+            date: day,
+            ...(o.provider ? { provider: o.provider } : {}),
+          });
+      if (o.json) return print(reports);
+      if (reports.length === 0) return print(`no reconciliation of ${day} for ${o.pid}`);
+      for (const r of reports) {
+        const c = r.counts;
+        print(
+          `${r.date} ${r.pid} ${r.provider}: ${r.status}${r.error ? ` (${r.error})` : ""} — bill ${c.bill_payments ?? 0} payments, ${c.bill_refunds ?? 0} refunds; matched ${c.matched ?? 0}, applied ${c.applied ?? 0}, refunds applied ${c.refunds_applied ?? 0}, flagged ${c.flagged ?? 0}`,
+        );
+        for (const item of r.items
+          .filter((i) => i.kind !== "applied" && i.kind !== "refund_applied")
+          .slice(0, 50))
+          print(
+            `  ${item.kind} ${item.out_trade_no}${item.out_refund_no ? ` refund ${item.out_refund_no}` : ""}${item.bill_fee !== undefined ? ` bill ${item.bill_fee}` : ""}${item.paykit_fee !== undefined ? ` paykit ${item.paykit_fee}` : ""}`,
+          );
+      }
+    },
+  );
+
+program
+  .command("doctor")
+  .description(
+    "check a merchants file: keys against their halves and certificates, key kinds, serials, the APIv3 key, expiry dates; --live also asks each gateway",
+  )
+  .option("--config <file>", "the merchants file (default: MERCHANT_CONFIG)", process.env.MERCHANT_CONFIG)
+  .option(
+    "--live",
+    "make a harmless signed call to each configured gateway (an order query that finds nothing)",
+  )
+  .option("--lang <lang>", "en or zh-CN (default: from LANG)")
+  .action(async (o: { config?: string; live?: boolean; lang?: string }) => {
+    const lang: MessageLocale = messageLocale(o.lang ?? process.env.LC_ALL ?? process.env.LANG);
+    if (!o.config) throw new Error("give the merchants file: --config <file> or MERCHANT_CONFIG");
+    const report = await runDoctor({ config: o.config, live: o.live === true, lang });
+    for (const line of report.lines) console.log(line);
+    if (!report.ok) process.exitCode = 1;
+  });
 
 program
   .command("migrate")

@@ -1,5 +1,11 @@
 import type { AppRouter } from "@paykit/server";
-import { createTRPCClient, httpLink, type TRPCClientError, type TRPCLink } from "@trpc/client";
+import {
+  createTRPCClient,
+  httpLink,
+  type TRPCClient,
+  type TRPCClientError,
+  type TRPCLink,
+} from "@trpc/client";
 import { observable } from "@trpc/server/observable";
 
 export type { AppRouter };
@@ -61,7 +67,7 @@ function retryLink(retries: number, delayMs: number): TRPCLink<AppRouter> {
  *   const paykit = createPaykitClient({ url: "https://pay.example.com", apiKey });
  *   const payment = await paykit.payment.create.mutate(order, { context: { idempotencyKey: "order-123" } });
  */
-export function createPaykitClient(options: PaykitClientOptions) {
+export function createPaykitClient(options: PaykitClientOptions): TRPCClient<AppRouter> {
   return createTRPCClient<AppRouter>({
     links: [
       retryLink(options.retries ?? 2, options.retryDelayMs ?? 200),
@@ -77,6 +83,6 @@ export function createPaykitClient(options: PaykitClientOptions) {
   });
 }
 
-export type PaykitClient = ReturnType<typeof createPaykitClient>;
+export type PaykitClient = TRPCClient<AppRouter>;
 
 export { type PaykitWebhookEvent, verifyWebhook, WebhookVerificationError } from "./webhooks";

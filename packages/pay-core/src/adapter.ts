@@ -32,8 +32,11 @@ export interface CreatedPayment {
   gatewayReference?: string;
 }
 
-/** Find a payment by our number or by the gateway's. */
-export type PaymentReference = { out_trade_no: string } | { transaction_id: string };
+/**
+ * Find a payment by our number or by the gateway's. `openid`: the buyer, for gateways whose lookups need it (WeChat
+ * virtual payment's query_order).
+ */
+export type PaymentReference = { out_trade_no: string; openid?: string } | { transaction_id: string };
 
 /** A payment's state at the gateway, in the words the order store uses. */
 export type GatewayTradeState = "unpaid" | "paying" | "paid" | "closed" | "refunded" | "failed";
@@ -60,6 +63,8 @@ export interface RefundRequest {
   reason?: string;
   /** Where the gateway sends this refund's notifications (WeChat; Alipay uses the payment's). */
   notifyUrl?: string;
+  /** The buyer, for gateways whose refunds name them (WeChat virtual payment). */
+  openid?: string;
 }
 
 export type GatewayRefundState = "processing" | "succeeded" | "closed" | "abnormal";
@@ -72,6 +77,43 @@ export interface GatewayRefund {
   refund_fee: number;
   refunded_at?: Date;
   raw: unknown;
+}
+
+/** A payment as a gateway's bill lists it. */
+export interface BillPayment {
+  out_trade_no: string;
+  transaction_id: string;
+  /** Integer fen. */
+  total_fee: number;
+  paid_at: Date;
+}
+
+/** A refund as a gateway's bill lists it. */
+export interface BillRefund {
+  out_trade_no: string;
+  transaction_id: string;
+  /** The merchant's refund number; a refund made in the gateway's console has the gateway's own. */
+  out_refund_no: string;
+  refund_id: string;
+  /** Integer fen. */
+  refund_fee: number;
+  refunded_at: Date;
+}
+
+/** One Beijing day of a gateway's bill: the successful payments and the refunds. */
+export interface Bill {
+  provider: string;
+  /** `2026-11-21`, Beijing time. */
+  date: string;
+  payments: BillPayment[];
+  refunds: BillRefund[];
+}
+
+/** How much of a bill may be downloaded and unpacked. */
+export interface BillOptions {
+  /** The most bytes a bill may have, downloaded and unpacked alike (default 64 MiB). */
+  maxBytes?: number;
+  signal?: AbortSignal;
 }
 
 /** A notification exactly as it arrived: the raw body bytes (never a re-serialised object) and the headers. */
@@ -150,7 +192,16 @@ export interface PaymentAdapter {
   queryPayment(reference: PaymentReference): Promise<Outcome<GatewayPayment>>;
   closePayment(reference: { out_trade_no: string }): Promise<Outcome<{ closed: true }>>;
   refund(request: RefundRequest): Promise<Outcome<GatewayRefund>>;
-  queryRefund(reference: { out_trade_no: string; out_refund_no: string }): Promise<Outcome<GatewayRefund>>;
+  queryRefund(reference: {
+    out_trade_no: string;
+    out_refund_no: string;
+    openid?: string;
+  }): Promise<Outcome<GatewayRefund>>;
+  /**
+   * The gateway's bill for one Beijing day (`2026-11-21`), downloaded, checked as the protocol says and parsed, for
+   * reconciliation. Providers without a bill API leave it out.
+   */
+  downloadBill?(date: string, options?: BillOptions): Promise<Outcome<Bill>>;
   /** Verifies and decodes a notification; nothing may be written unless this returns. */
   parseNotification(notification: RawNotification): Promise<NotifyEvent>;
   /** The answer to send once a notification was handled (`ok`) or must be sent again (`!ok`). */

@@ -146,6 +146,8 @@ export interface PublicPayKitError {
   gatewayMessage?: string;
   requestId?: string;
   issues?: InputIssue[];
+  /** When `message` is in another language than English: the English message, which may name the value at fault. */
+  detail?: string;
 }
 
 /**

@@ -15,6 +15,7 @@ export * from "./contract/resolve";
 export * from "./contract/result";
 export * from "./contract/text";
 export * from "./errors";
+export * from "./messages";
 export { fenToYuan, yuanToFen } from "./money";
 export * from "./payment";
 export * from "./providers/exports";
@@ -44,6 +45,9 @@ export {
   type PayHandler,
   PaymentService,
   type PaymentServiceOptions,
+  type ReconcileOptions,
+  type ReconciliationItem,
+  type ReconciliationReport,
   type RecordedRefund,
   type RefundedEvent,
   type RefundSource,
@@ -71,7 +75,7 @@ export {
   type TenantSnapshot,
   TenantStore,
 } from "./tenants/store";
-export { parseRfc3339, toAlipayTime, toWechatTime } from "./time";
+export { beijingDate, parseRfc3339, toAlipayTime, toWechatTime } from "./time";
 export {
   type DispatcherOptions,
   eventBody,

@@ -31,3 +31,25 @@ export function parseRfc3339(value: string): number | undefined {
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
 }
+
+/** The Beijing calendar day (`2026-11-21`) an instant falls on. */
+export function beijingDate(ms: number): string {
+  return beijingParts(ms).date;
+}
+
+/** The instants a Beijing calendar day (`2026-11-21`) starts and ends at; undefined when it is not a date. */
+export function beijingDay(date: string): { start: Date; end: Date } | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return undefined;
+  const start = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - BEIJING_OFFSET_MS;
+  if (beijingParts(start).date !== date) return undefined;
+  return { start: new Date(start), end: new Date(start + 86400_000) };
+}
+
+/** Beijing `yyyy-MM-dd HH:mm:ss` (the gateways' bills and Alipay's answers) into a Date; undefined if not one. */
+export function fromBeijingTime(value: string): Date | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
+  return new Date(Date.UTC(y, mo - 1, d, h, mi, s) - BEIJING_OFFSET_MS);
+}

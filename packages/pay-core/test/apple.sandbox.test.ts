@@ -165,6 +165,81 @@ describe(`Apple in-app purchase through the sandbox's App Store (${process.env.D
     expect(await service.peek("default", second)).toMatchObject({ status: 0 });
   });
 
+  it("App Store Server API (JWT auth): a purchase the app never submitted, and its refund, found by the buyer's history and applied once", async () => {
+    const customer = `buyer-${Date.now()}`;
+    const buy = async (out: string) => {
+      const created = await create(out);
+      if (created.pay_type !== "appleiap_app-plus") throw new Error(created.pay_type);
+      const res = await fetch(`${env.sandbox.url}/sandbox/apple/purchase`, {
+        method: "POST",
+        body: JSON.stringify({ bundleId: bundleId(), customer, price: 600, ...created.orderInfo }),
+      });
+      return (await res.json()) as { transactionId: string; signedTransaction: string };
+    };
+    // An earlier purchase the app did submit.
+    const first = no();
+    const earlier = await buy(first);
+    await appleTransaction("default", earlier.signedTransaction);
+    // Then one the app never submitted, its notification lost.
+    const lost = no();
+    await env.control("notifications/drop", { drop: true });
+    try {
+      await buy(lost);
+    } finally {
+      await env.control("notifications/drop", { drop: false });
+    }
+    expect((await service.peek("default", lost)).status).toBe(0);
+    const lookup = (transactionId: string) =>
+      service.operation("appleiap", "appleLookup", "default", { transactionId }) as Promise<{
+        transactions: number;
+        results: { kind: string; out_trade_no?: string; status?: number; ok: boolean }[];
+      }>;
+    const found = await lookup(earlier.transactionId);
+    console.log("apple history lookup:", JSON.stringify(found.results));
+    expect(found.transactions).toBe(2);
+    expect(found.results).toContainEqual(
+      expect.objectContaining({ kind: "paid", out_trade_no: lost, status: 1, ok: true }),
+    );
+    expect(await service.peek("default", lost)).toMatchObject({ status: 1, user_order_success: true });
+    expect(runs[lost]).toBe(1);
+    await lookup(earlier.transactionId);
+    expect(runs[lost]).toBe(1);
+
+    // Apple refunds it; the notification is lost; the history shows it revoked, and the refund is recorded once.
+    const lostTransaction = (await service.peek("default", lost)).transaction_id ?? "";
+    await env.control("notifications/drop", { drop: true });
+    try {
+      expect((await env.control("apple/refund", { transactionId: lostTransaction })).status).toBe(200);
+    } finally {
+      await env.control("notifications/drop", { drop: false });
+    }
+    await lookup(earlier.transactionId);
+    expect(await service.peek("default", lost)).toMatchObject({ status: 3, refund_fee: 600 });
+    await lookup(earlier.transactionId);
+    expect(await service.peek("default", lost)).toMatchObject({ status: 3, refund_fee: 600 });
+    // The refund, confirmed by Get Transaction Info.
+    expect(await service.queryRefund("default", lost, `apple-${lostTransaction}`)).toMatchObject({
+      status: "succeeded",
+      refund_fee: 600,
+    });
+    expect(runs[first]).toBe(1);
+  });
+
+  it("the App Store refuses a token signed with another key (401): a configuration error, never a guess", async () => {
+    const config = JSON.parse(readFileSync(env.sandbox.merchantConfigPath, "utf8")).merchants[0];
+    const { generateKeyPairSync } = await import("node:crypto");
+    const other = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({
+      type: "pkcs8",
+      format: "pem",
+    });
+    config.appleiap.serverApi.privateKey = other.toString();
+    const registry = await MerchantRegistry.load({ merchants: [config] }, { db: database.db });
+    const answer = await registry
+      .get("default")
+      .adapters.appleiap?.queryPayment({ transaction_id: "2000000000000001" });
+    expect(answer?.status === "failed" && answer.error.code).toBe("CONFIG_INVALID");
+  });
+
   it("marks the order refunded when Apple's REFUND notification arrives", async () => {
     const out = no();
     const r = await create(out);

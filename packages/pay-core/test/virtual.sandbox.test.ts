@@ -111,6 +111,72 @@ describe(`WeChat virtual payment end to end (${process.env.DATABASE_URL ? "Postg
     expect(runs[out]).toBe(1);
   });
 
+  it("a lost delivery push is recovered by query_order (access_token + pay_sig), the handler once; refund_order refunds in part, the refund push settles it", async () => {
+    const openid = await login();
+    const out = no();
+    const r = await pay(openid, out);
+    if (r.pay_type !== "wxpay-virtual_mp-weixin") throw new Error(r.pay_type);
+    await env.control("notifications/drop", { drop: true });
+    try {
+      expect((await requestPayment(openid, r.orderInfo)).status).toBe(200);
+    } finally {
+      await env.control("notifications/drop", { drop: false });
+    }
+    expect((await service.peek("default", out)).status).toBe(0);
+    // The buyer's query (or the sweeper) asks xpay: paid, through the same path as the push.
+    expect(await service.query("default", out)).toMatchObject({
+      status: 1,
+      total_fee: 1200,
+      user_order_success: true,
+    });
+    expect(runs[out]).toBe(1);
+    expect(await service.query("default", out)).toMatchObject({ status: 1 });
+    expect(runs[out]).toBe(1);
+
+    const refund = await service.refund("default", { out_trade_no: out, refund_fee: 500 });
+    expect(refund).toMatchObject({ refund_fee: 500, status: "processing" });
+    await until(
+      "the refund push to settle it",
+      async () => (await service.peek("default", out)).status === 2,
+    );
+    expect(await service.peek("default", out)).toMatchObject({ status: 2, refund_fee: 500 });
+    // The rest, settled by queryRefund when its push is lost.
+    await env.control("notifications/drop", { drop: true });
+    try {
+      const rest = await service.refund("default", { out_trade_no: out });
+      expect(rest.refund_fee).toBe(700);
+      await until("the refund order to be done at xpay", async () => {
+        const q = await service.queryRefund("default", out, rest.out_refund_no);
+        return q.status === "succeeded";
+      });
+    } finally {
+      await env.control("notifications/drop", { drop: false });
+    }
+    expect(await service.peek("default", out)).toMatchObject({ status: 3, refund_fee: 1200 });
+    console.log(`virtual payment ${out}: recovered by query_order, refunded 500 + 700 fen via refund_order`);
+  });
+
+  it("an unknown order at xpay is ORDER_NOT_FOUND, and a wrong AppSecret a configuration error, never a guess", async () => {
+    const adapter = (
+      await MerchantRegistry.load(
+        {
+          merchants: [
+            { ...env.merchant, wxpayVirtual: { ...env.merchant.wxpayVirtual, appSecret: "0".repeat(32) } },
+          ],
+        },
+        { db: database.db },
+      )
+    ).get("default").adapters["wxpay-virtual"];
+    const wrong = await adapter?.queryPayment({ out_trade_no: "VPNOSUCHORDER1", openid: "o-nobody" });
+    expect(wrong?.status === "failed" && wrong.error.code).toBe("CONFIG_INVALID");
+    const right = await MerchantRegistry.load({ merchants: [env.merchant] }, { db: database.db });
+    const missing = await right.get("default").adapters["wxpay-virtual"]?.queryPayment({
+      out_trade_no: "VPNOSUCHORDER1",
+      openid: "o-nobody",
+    });
+    expect(missing?.status === "failed" && missing.error.code).toBe("ORDER_NOT_FOUND");
+  });
+
   it("is refused by the platform after the buyer logs in again (a new session_key), and with a forged paySig", async () => {
     const openid = await login();
     const out = no();

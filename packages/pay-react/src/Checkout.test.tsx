@@ -9,8 +9,14 @@ import { PaykitProvider } from "./provider";
 
 const pc: BuyerEnvironment = { isPC: true, inWechat: false, inWechatMiniProgram: false, inAlipay: false };
 const wechat: BuyerEnvironment = { isPC: false, inWechat: true, inWechatMiniProgram: false, inAlipay: false };
-const token = `${Buffer.from(
-  JSON.stringify({ out_trade_no: "T1", total_fee: 980, subject: "Tea", exp: Date.now() + 600_000 }),
+/** A checkout token as the merchant's server signs it (a JWT: header, claims with exp in seconds, signature). */
+const token = `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(
+  JSON.stringify({
+    out_trade_no: "T1",
+    total_fee: 980,
+    subject: "Tea",
+    exp: Math.floor(Date.now() / 1000) + 600,
+  }),
 ).toString("base64url")}.signature`;
 const CODE = "http://127.0.0.1:4010/pay/wxpay/ABC";
 

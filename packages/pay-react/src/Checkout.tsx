@@ -171,7 +171,7 @@ export function Checkout({
   const others = state.status === "failed" ? providers.filter((p) => p !== state.provider) : providers;
 
   return (
-    <section className="paykit-checkout" aria-label={t.checkout} data-state={state.status}>
+    <section className="paykit-checkout" lang={locale} aria-label={t.checkout} data-state={state.status}>
       {summary && (
         <header>
           <p className="paykit-subject">{summary.subject}</p>

@@ -6,12 +6,13 @@ export interface CheckoutSummary {
   total_fee: number;
   subject: string;
   time_expire?: number;
+  /** When the checkout ends (ms since the epoch). */
   exp: number;
 }
 
-/** Reads (does not verify) a checkout token's claims, for display: amount, subject, expiry. */
+/** Reads (does not verify) a checkout token's claims (a JWT's payload), for display: amount, subject, expiry. */
 export function readCheckout(token: string): CheckoutSummary | undefined {
-  const payload = token.split(".")[0];
+  const payload = token.split(".")[1];
   if (!payload) return undefined;
   try {
     const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
@@ -23,7 +24,8 @@ export function readCheckout(token: string): CheckoutSummary | undefined {
       typeof claims.exp !== "number"
     )
       return undefined;
-    return claims as CheckoutSummary;
+    // A JWT's exp is in seconds; the checkout counts in milliseconds.
+    return { ...(claims as CheckoutSummary), exp: claims.exp * 1000 };
   } catch {
     return undefined;
   }

@@ -12,9 +12,11 @@ import { savePending } from "./wechat-oauth";
 const pc: BuyerEnvironment = { isPC: true, inWechat: false, inWechatMiniProgram: false, inAlipay: false };
 const phone: BuyerEnvironment = { isPC: false, inWechat: false, inWechatMiniProgram: false, inAlipay: false };
 const wechat: BuyerEnvironment = { isPC: false, inWechat: true, inWechatMiniProgram: false, inAlipay: false };
-const token = (claims: object) => `${Buffer.from(JSON.stringify(claims)).toString("base64url")}.signature`;
+/** A checkout token's shape (a JWT); the api verifies it, the browser only reads it. */
+const token = (claims: object) =>
+  `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.signature`;
 /** The same claims give the same token: a host app re-rendering with its token does not start anything anew. */
-const EXP = Date.now() + 10 * 60_000;
+const EXP = Math.floor(Date.now() / 1000) + 600;
 const checkout = (extra: object = {}) =>
   token({ out_trade_no: "T1", total_fee: 980, subject: "Tea", exp: EXP, ...extra });
 const order = (status: number) => ({

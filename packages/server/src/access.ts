@@ -61,9 +61,8 @@ export function checkoutOf(
   token: string,
   env: Pick<ApiEnv, "checkoutSecret">,
   merchants: MerchantRegistry,
-): CheckoutClaims {
+): Promise<CheckoutClaims> {
   const pid = checkoutTokenPid(token);
   if (!merchants.has(pid)) throw new PayKitError("MERCHANT_UNKNOWN", `no merchant with pid ${pid}`);
-  const claims = verifyCheckoutToken(token, [...merchants.checkoutSecrets(pid), env.checkoutSecret]);
-  return claims;
+  return verifyCheckoutToken(token, [...merchants.checkoutSecrets(pid), env.checkoutSecret]);
 }

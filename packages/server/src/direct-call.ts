@@ -96,6 +96,28 @@ export async function streamDirectly(
   const aborted = new AbortController();
   const close = () => aborted.abort();
   res.once("close", close);
+  const refusal = (cause: unknown) => {
+    const error = getTRPCErrorFromUnknown(cause);
+    onError(error, ctx, input);
+    const shape = getErrorShape({
+      config: appRouter._def._config,
+      error,
+      type: "subscription",
+      path: "payment.status",
+      input,
+      ctx,
+    });
+    return sse("serialized-error", JSON.stringify(shape));
+  };
+  // Who may watch and whether there is room are settled (checkout verified, slot taken) before a byte is written:
+  // a refusal goes out with the `connected` event in one write, as tRPC's adapter sends it.
+  let changes: AsyncIterable<unknown> | undefined;
+  let refused: string | undefined;
+  try {
+    changes = await createCaller(ctx, { signal: aborted.signal }).payment.status(input as never);
+  } catch (cause) {
+    refused = refusal(cause);
+  }
   res.writeHead(200, {
     vary: "trpc-accept, accept",
     "Content-Type": "text/event-stream",
@@ -103,28 +125,19 @@ export async function streamDirectly(
     "X-Accel-Buffering": "no",
     Connection: "keep-alive",
   });
-  res.write(sse("connected", "{}"));
   try {
-    const changes = await createCaller(ctx, { signal: aborted.signal }).payment.status(input as never);
+    if (refused !== undefined || !changes) {
+      res.write(`${sse("connected", "{}")}${refused ?? ""}`);
+      return true;
+    }
+    res.write(sse("connected", "{}"));
     for await (const order of changes) {
       if (aborted.signal.aborted) break;
       res.write(sse(undefined, JSON.stringify(order)));
     }
     if (!aborted.signal.aborted) res.write(sse("return", ""));
   } catch (cause) {
-    if (!aborted.signal.aborted) {
-      const error = getTRPCErrorFromUnknown(cause);
-      onError(error, ctx, input);
-      const shape = getErrorShape({
-        config: appRouter._def._config,
-        error,
-        type: "subscription",
-        path: "payment.status",
-        input,
-        ctx,
-      });
-      res.write(sse("serialized-error", JSON.stringify(shape)));
-    }
+    if (!aborted.signal.aborted) res.write(refusal(cause));
   } finally {
     res.off("close", close);
     res.end();

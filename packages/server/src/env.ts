@@ -45,6 +45,13 @@ const envSchema = z.object({
   TRUST_PROXY: z.coerce.number().int().min(0).default(0),
   /** How often the sweeper runs (ms; 0 turns it off). */
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(15_000),
+  /**
+   * Reconciliation: the sweeper reconciles each merchant's gateway bills of the day before once, after this hour
+   * (Beijing time, 0-23); `off` turns it off. Merchants with no bill API (Apple, virtual payment) are never reconciled.
+   */
+  RECONCILE_AFTER_HOUR: z.union([z.literal("off"), z.coerce.number().int().min(0).max(23)]).default(10),
+  /** The largest gateway bill taken, downloaded and unpacked alike (bytes). */
+  BILL_MAX_BYTES: int(64 * 1024 * 1024, 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
   // --- limits (docs/security.md explains each) ---

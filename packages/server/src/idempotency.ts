@@ -1,9 +1,21 @@
 import { createHash } from "node:crypto";
 import { type Db, PayKitError } from "@paykit/pay-core";
 import { idempotency } from "@paykit/pay-core/schema";
+import canonicalize from "canonicalize";
 import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 
 const PENDING = { pending: true } as const;
+
+/**
+ * The hash that says whether two requests with one Idempotency-Key are the same request: SHA-256 of the request's
+ * RFC 8785 canonical JSON (JCS), so the order of its keys (a PHP array, a Java map, a re-built object) does not
+ * make the same request look different.
+ */
+export function requestHash(request: unknown): string {
+  return createHash("sha256")
+    .update(canonicalize(request) ?? "")
+    .digest("hex");
+}
 
 /**
  * `Idempotency-Key` on create and refund: the first request's answer is kept and replayed for the same key and
@@ -25,7 +37,7 @@ export class Idempotency {
     if (!key) return fn();
     if (key.length > 200) throw new PayKitError("INVALID_INPUT", "Idempotency-Key is at most 200 characters");
     const id = `${scope}:${key}`;
-    const hash = createHash("sha256").update(JSON.stringify(request)).digest("hex");
+    const hash = requestHash(request);
     const lockedUntil = () => new Date(Date.now() + this.leaseMs);
     const [reserved] = await this.db
       .insert(idempotency)

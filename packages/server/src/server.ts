@@ -10,8 +10,11 @@ import {
   describeError,
   ERROR_CODES,
   isCleanText,
+  localeOf,
+  localizeError,
   MasterKeys,
   MerchantRegistry,
+  type MessageLocale,
   merchantsOfFile,
   type OrderTypeHandler,
   OrderWatch,
@@ -32,6 +35,7 @@ import type { ApiEnv } from "./env";
 import { privateDirectory, tightenTree } from "./files";
 import { Idempotency } from "./idempotency";
 import { RateLimiter, StreamSlots } from "./limits";
+import { answerRest } from "./rest/handler";
 import { appRouter } from "./router/index";
 import type { Context } from "./trpc";
 
@@ -76,10 +80,17 @@ async function rawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** A paykit error as a plain JSON answer (outside tRPC: the notify routes, limits, health). */
-function sendError(res: ServerResponse, code: PayKitErrorCode, message: string, requestId: string) {
+function sendError(
+  res: ServerResponse,
+  code: PayKitErrorCode,
+  message: string,
+  requestId: string,
+  locale: MessageLocale = "en",
+) {
   if (res.headersSent) return void res.end();
   res.writeHead(ERROR_CODES[code].status, { "Content-Type": "application/json" });
-  res.end(JSON.stringify({ code, message, retryable: ERROR_CODES[code].retryable, requestId }));
+  const words = localizeError({ code, message }, locale);
+  res.end(JSON.stringify({ ...words, retryable: ERROR_CODES[code].retryable, requestId }));
 }
 
 const header = (req: IncomingMessage, name: string) => {
@@ -180,6 +191,10 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     createLeaseMs: env.CREATE_LEASE_MS,
     notificationRetentionMs: env.NOTIFICATION_RETENTION_DAYS * 86400_000,
     eventRetentionMs: env.EVENT_RETENTION_DAYS * 86400_000,
+    reconcile: {
+      dailyAfterHour: env.RECONCILE_AFTER_HOUR === "off" ? null : env.RECONCILE_AFTER_HOUR,
+      maxBillBytes: env.BILL_MAX_BYTES,
+    },
   });
   // Outbound webhooks: endpoints sealed with the master key; the outbox delivered by every instance together.
   const webhooks = new WebhookEndpoints(database.db, masterKeys);
@@ -233,6 +248,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       client: { userAgent: header(req, "user-agent"), clientIP: clientIp(req, env.TRUST_PROXY) },
       apiKey,
       idempotencyKey: header(req, "idempotency-key"),
+      locale: localeOf(header(req, "accept-language")),
     };
   };
   const onError = (error: TRPCError, path: string | undefined, ctx: Context | undefined) => {
@@ -252,9 +268,10 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
    * 413, and the connection closes (Node closes one whose body was not read). A client still sending may see the
    * reset before the answer; one that sent `Expect: 100-continue` gets the 413 before it sends the body at all.
    */
-  const tooLarge = (_req: IncomingMessage, res: ServerResponse, requestId: string) => {
+  const tooLarge = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
     res.setHeader("Connection", "close");
-    sendError(res, "PAYLOAD_TOO_LARGE", `the body is over ${env.BODY_LIMIT_BYTES} bytes`, requestId);
+    const locale = localeOf(header(req, "accept-language"));
+    sendError(res, "PAYLOAD_TOO_LARGE", `the body is over ${env.BODY_LIMIT_BYTES} bytes`, requestId, locale);
   };
 
   /** Whether the database answers, checked at most once a second however often it is asked. */
@@ -308,6 +325,16 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
           if (streamed) return;
           return await trpc(req, res);
         }
+        // REST (/v1/...), its OpenAPI document and reference page: the same procedures as /trpc.
+        const rest = await answerRest(
+          req,
+          res,
+          path,
+          () => rawBody(req, env.BODY_LIMIT_BYTES),
+          () => contextOf(req, res),
+          (error, procedure, ctx) => onError(error, procedure, ctx),
+        );
+        if (rest) return;
         const notify = NOTIFY_ROUTE.exec(path);
         const query = new URL(req.url ?? "/", "http://api.local").searchParams;
         if (notify && [...query].some(([k, v]) => !isCleanText(k) || !isCleanText(v)))
@@ -357,7 +384,7 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
       } catch (error) {
         if (error instanceof BodyTooLarge) return tooLarge(req, res, requestId);
         log.error({ requestId, path, error: describeError(error) }, "unhandled");
-        sendError(res, "INTERNAL", "internal error", requestId);
+        sendError(res, "INTERNAL", "internal error", requestId, localeOf(header(req, "accept-language")));
       }
     },
   );

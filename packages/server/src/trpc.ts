@@ -6,7 +6,9 @@ import {
   inputIssues,
   invalidTextIssue,
   isDatabaseUnavailable,
+  localizeError,
   type MerchantRegistry,
+  type MessageLocale,
   type OrderWatch,
   PayKitError,
   type PayKitErrorCode,
@@ -44,6 +46,8 @@ export interface Context {
   /** The `Authorization: Bearer <key>` or `X-Api-Key` header, if any. */
   apiKey: string | undefined;
   idempotencyKey: string | undefined;
+  /** The language of error messages, from Accept-Language (codes stay the same in every language). */
+  locale: MessageLocale;
   /** Per-client limits shared by every request of this api instance. */
   limits: { buyerCalls: RateLimiter; streams: StreamSlots };
 }
@@ -103,7 +107,7 @@ const t = initTRPC.context<Context>().create({
   // Never a stack trace in an answer (and none computed: with source maps, formatting one is costly).
   isDev: false,
   errorFormatter({ shape, error, input, ctx }) {
-    const paykit = paykitErrorOf(error, input);
+    const paykit = localizeError(paykitErrorOf(error, input).toJSON(), ctx?.locale ?? "en");
     return {
       ...shape,
       message: paykit.message,
@@ -112,7 +116,7 @@ const t = initTRPC.context<Context>().create({
         httpStatus: ERROR_CODES[paykit.code].status,
         /** Whether the same request may simply be sent again (docs/errors.md). */
         retryable: ERROR_CODES[paykit.code].retryable,
-        paykit: paykit.toJSON(),
+        paykit,
         requestId: ctx?.requestId,
       },
     };

@@ -1,25 +1,15 @@
 import type { Db } from "@paykit/pay-core";
-import { type SQL, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 
 /**
  * The demo shop's own table of what it delivered for each paid order. Handlers write to it through the
  * transaction they are given, so a delivery is recorded exactly when user_order_success is.
  */
 export async function createFulfilments(db: Db): Promise<void> {
-  // Two instances starting together may both create a table: PostgreSQL lets only one of them, and the other's
-  // "already exists" (42P07, or 23505 on the type's name) means the table is there.
-  const create = async (statement: SQL) => {
-    try {
-      await db.execute(statement);
-    } catch (error) {
-      const code = String(
-        (error as { cause?: { code?: string }; code?: string }).cause?.code ??
-          (error as { code?: string }).code,
-      );
-      if (code !== "42P07" && code !== "23505") throw error;
-    }
-  };
-  await create(sql`create table if not exists demo_fulfilments (
+  // Instances starting together would race in the catalog ("create table if not exists" is not atomic): one at a time.
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('paykit demo_fulfilments'))`);
+    await tx.execute(sql`create table if not exists demo_fulfilments (
     pid text not null,
     out_trade_no text not null,
     type text not null,
@@ -27,16 +17,17 @@ export async function createFulfilments(db: Db): Promise<void> {
     created_at timestamptz not null default now(),
     primary key (pid, out_trade_no)
   )`);
-  await create(sql`create table if not exists demo_refunds (
-    pid text not null,
-    out_refund_no text not null,
-    out_trade_no text not null,
-    type text not null,
-    refund_fee bigint not null,
-    detail jsonb not null,
-    created_at timestamptz not null default now(),
-    primary key (pid, out_refund_no)
-  )`);
+    await tx.execute(sql`create table if not exists demo_refunds (
+      pid text not null,
+      out_refund_no text not null,
+      out_trade_no text not null,
+      type text not null,
+      refund_fee bigint not null,
+      detail jsonb not null,
+      created_at timestamptz not null default now(),
+      primary key (pid, out_refund_no)
+    )`);
+  });
 }
 
 /**

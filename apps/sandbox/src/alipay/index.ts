@@ -1,5 +1,6 @@
 import type { SandboxContext } from "../context";
 import { header, type Router, type SandboxRequest, type SandboxResponse } from "../http";
+import { AlipayBills } from "./bills";
 import { AliError, errorBody, invalid, missing } from "./errors";
 import { returnUrl } from "./notifications";
 import type { AlipayTrade } from "./records";
@@ -26,23 +27,27 @@ const METHODS = [
   "alipay.trade.fastpay.refund.query",
   "alipay.trade.wap.pay",
   "alipay.trade.page.pay",
+  "alipay.data.dataservice.bill.downloadurl.query",
 ] as const;
 type Method = (typeof METHODS)[number];
 
 export class AlipayGateway {
   readonly trades: AlipayTrades;
   readonly refunds: AlipayRefunds;
+  readonly bills: AlipayBills;
 
   constructor(private readonly ctx: SandboxContext) {
     this.trades = new AlipayTrades(ctx);
     this.refunds = new AlipayRefunds(ctx, this.trades);
+    this.bills = new AlipayBills(ctx);
   }
 
   mount(router: Router): void {
     router
       .on("POST", "/gateway.do", (req) => this.gateway(req))
       .on("GET", "/gateway.do", (req) => this.gateway(req))
-      .on("GET", "/pay/alipay-app", (req) => this.trades.appPay(req));
+      .on("GET", "/pay/alipay-app", (req) => this.trades.appPay(req))
+      .on("GET", "/downloadBillFile.resource", (req) => this.bills.download(req));
   }
 
   /** All request parameters: the query string and, for a form POST, the body (alipay-sdk splits them so). */
@@ -115,6 +120,8 @@ export class AlipayGateway {
         return this.refunds.refund(appId, biz);
       case "alipay.trade.fastpay.refund.query":
         return this.refunds.query(appId, biz);
+      case "alipay.data.dataservice.bill.downloadurl.query":
+        return this.bills.downloadUrl(appId, biz);
       default:
         throw invalid("method", "不存在的方法名");
     }

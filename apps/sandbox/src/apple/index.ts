@@ -1,5 +1,6 @@
 import type { SandboxContext } from "../context";
 import type { Router } from "../http";
+import { AppStoreServerApi } from "./api";
 import { appStoreSigner, type JwsSigner, signJws } from "./jws";
 import { setNotifyUrl } from "./notifications";
 import { type AppleTransaction, transactionPayload } from "./records";
@@ -19,12 +20,26 @@ export class AppleAppStore {
   /** The sandbox's App Store signing key and chain (undefined when the credentials have none). */
   readonly signer: JwsSigner | undefined;
 
+  readonly api: AppStoreServerApi;
+
   constructor(private readonly ctx: SandboxContext) {
     this.signer = appStoreSigner(ctx.credentials.gateway.apple);
+    this.api = new AppStoreServerApi(ctx, () => this.signer);
   }
 
   mount(router: Router): void {
-    router.on("POST", "/sandbox/apple/purchase", (req) => purchase(this.ctx, this.signer, req));
+    router
+      .on("POST", "/sandbox/apple/purchase", (req) => purchase(this.ctx, this.signer, req))
+      // The App Store Server API (api.ts), behind its JWT auth.
+      .on("GET", "/inApps/v1/transactions/:transaction_id", (req, p) =>
+        this.api.transactionInfo(req, p.transaction_id ?? ""),
+      )
+      .on("GET", "/inApps/v1/history/:transaction_id", (req, p) =>
+        this.api.history(req, p.transaction_id ?? ""),
+      )
+      .on("GET", "/inApps/v2/history/:transaction_id", (req, p) =>
+        this.api.history(req, p.transaction_id ?? ""),
+      );
   }
 
   /** Signs a payload as the App Store does: compact JWS, ES256 (raw R||S), the chain in x5c, leaf first. */

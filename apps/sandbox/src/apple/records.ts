@@ -15,6 +15,8 @@ export interface AppleTransaction {
   price: number;
   currency: string;
   revocationDate?: number;
+  /** The buyer (their Apple ID, opaque): Get Transaction History lists one buyer's transactions. */
+  customer?: string;
 }
 
 export const TRANSACTIONS = "apple_transactions";

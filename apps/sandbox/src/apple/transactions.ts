@@ -27,6 +27,7 @@ export function purchase(
     quantity?: unknown;
     appAccountToken?: unknown;
     price?: unknown;
+    customer?: unknown;
   };
   try {
     b = JSON.parse(req.rawBody.toString("utf8"));
@@ -53,6 +54,7 @@ export function purchase(
     // Apple's price is in milliunits of the currency: fen x 10.
     price: fen * quantity * 10,
     currency: "CNY",
+    ...(typeof b.customer === "string" && b.customer ? { customer: b.customer } : {}),
   };
   ctx.store.put(TRANSACTIONS, id, t);
   notify(ctx, signer, t, "ONE_TIME_CHARGE");

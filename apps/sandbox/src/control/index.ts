@@ -1,12 +1,15 @@
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import type { AlipayGateway } from "../alipay";
 import { toYuan } from "../alipay/protocol";
 import type { AppleAppStore } from "../apple";
+import { billAlterations } from "../bills/alterations";
 import type { SandboxContext } from "../context";
 import { json, type Router, type SandboxRequest, type SandboxResponse } from "../http";
 import { TAMPERS, type Tamper } from "../notify";
 import type { WechatGateway } from "../wechat";
 import { JSBRIDGE_SCRIPT } from "../wechat/jsbridge";
 import type { WechatVirtualPay } from "../wechat-virtual";
+import { consoleRefund } from "./console-refund";
 import type { Tampering } from "./tamper";
 
 const ALIPAY_TAMPERS: readonly Tamper[] = ["body", "signature", "amount"];
@@ -81,6 +84,10 @@ export class ControlApi {
         }
         return json(200, { delivery: this.ctx.notifier.copy(original.id, tamper, this.url(req)) });
       })
+      // The gateway holds another public key for a merchant than the one its private key matches (as when a merchant
+      // uploads the wrong key to the console): every call it signs is then refused as a bad signature.
+      // `paykit doctor --live` must name that key; `key: "right"` puts the merchant's own back.
+      .on("POST", "/sandbox/control/merchant-key", (req) => this.holdKey(body(req)))
       .on("POST", "/sandbox/control/wechat/sign-mode", (req) => {
         const mode = body(req).mode;
         if (mode !== "certificate" && mode !== "publickey") {
@@ -135,6 +142,49 @@ export class ControlApi {
           jws: b.chain === "foreign" ? await this.tampering.foreignJws(payload) : this.apple.signJws(payload),
         });
       })
+      // Lost notifications: while on, every notification queued is dropped, never sent (only a bill or a query
+      // tells the merchant of the payment).
+      .on("POST", "/sandbox/control/notifications/drop", (req) => {
+        const drop = body(req).drop;
+        if (typeof drop !== "boolean")
+          return json(400, { code: "INVALID", message: "drop must be true or false" });
+        this.ctx.dropNotifications = drop;
+        return json(200, { drop });
+      })
+      // WeChat bill downloads broken on the way: the file no longer matches the SHA1 the API gave.
+      .on("POST", "/sandbox/control/bill/corrupt", (req) => {
+        const on = body(req).corrupt;
+        if (typeof on !== "boolean")
+          return json(400, { code: "INVALID", message: "corrupt must be true or false" });
+        return json(200, { corrupt: billAlterations.corrupt(this.ctx, on) });
+      })
+      // A refund made in the gateway's console, not through the merchant's api (console-refund.ts).
+      .on("POST", "/sandbox/control/console-refund", (req) => {
+        const done = consoleRefund(
+          this.ctx,
+          { wechat: this.wechat, alipay: this.alipay, virtual: this.virtual },
+          body(req),
+        );
+        return typeof done === "string"
+          ? json(409, { code: "REFUSED", message: done })
+          : json(200, { refund: done });
+      })
+      // A bill that disagrees: the bills served from now on show this amount (fen) for the payment.
+      .on("POST", "/sandbox/control/bill/alter", (req) => {
+        const b = body(req);
+        const provider = str(b.provider);
+        const outTradeNo = str(b.out_trade_no);
+        const total = b.total_fee;
+        if ((provider !== "wxpay" && provider !== "alipay") || !outTradeNo)
+          return json(400, {
+            code: "INVALID",
+            message: "provider (wxpay or alipay) and out_trade_no are required",
+          });
+        if (typeof total !== "number" || !Number.isSafeInteger(total) || total <= 0)
+          return json(400, { code: "INVALID", message: "total_fee must be a positive integer (fen)" });
+        billAlterations.set(this.ctx, provider, outTradeNo, total);
+        return json(200, { provider, out_trade_no: outTradeNo, total_fee: total });
+      })
       // A slow gateway: every protocol call waits `ms` before it is handled (0 turns it off).
       .on("POST", "/sandbox/control/delay", (req) => {
         const ms = Number(body(req).ms);
@@ -143,6 +193,9 @@ export class ControlApi {
         this.ctx.delayMs = ms;
         return json(200, { delayMs: ms });
       })
+      .on("GET", "/sandbox/control/delay", () =>
+        json(200, { delayMs: this.ctx.delayMs, delayedNow: this.ctx.delayedNow }),
+      )
       // A probe for tests: the most gateway orders each order number had open at once, across providers.
       .on("GET", "/sandbox/control/open-orders", (req) => {
         const only = req.url.searchParams.get("out_trade_no");
@@ -173,6 +226,27 @@ export class ControlApi {
       return { provider: "alipay" as const, trade };
     }
     return undefined;
+  }
+
+  private holdKey(b: Record<string, unknown>): SandboxResponse {
+    const provider = b.provider;
+    if (provider !== "wxpay" && provider !== "alipay")
+      return json(400, { code: "INVALID", message: "provider must be wxpay or alipay" });
+    if (b.key !== "wrong" && b.key !== "right")
+      return json(400, { code: "INVALID", message: "key must be wrong or right" });
+    const merchants = provider === "wxpay" ? this.ctx.byMchId : this.ctx.byAlipayAppId;
+    const id = str(b.id) ?? [...merchants.keys()][0] ?? "";
+    const known = merchants.get(id);
+    if (!known) return json(404, { code: "NOT_FOUND", message: `no merchant ${id}` });
+    known.publicKey =
+      b.key === "wrong"
+        ? generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey
+        : createPublicKey(
+            provider === "wxpay"
+              ? known.merchant.wechat.merchantPublicKey
+              : known.merchant.alipay.appPublicKey,
+          );
+    return json(200, { provider, id, key: b.key });
   }
 
   private act(req: SandboxRequest, action: "pay" | "fail"): SandboxResponse {

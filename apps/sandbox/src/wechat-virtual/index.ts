@@ -5,6 +5,7 @@ import { requestPayment } from "./payment";
 import { deliveryUrl, refundFromConsole, setPushUrl } from "./push";
 import { merchantByAppId, ORDERS, type VirtualOrder } from "./records";
 import { code2Session, login } from "./session";
+import { XpayServer } from "./xpay";
 
 export type { VirtualOrder } from "./records";
 
@@ -17,11 +18,19 @@ export type { VirtualOrder } from "./records";
  * @see https://developers.weixin.qq.com/miniprogram/dev/platform-capabilities/business-capabilities/virtual-payment.html
  */
 export class WechatVirtualPay {
-  constructor(private readonly ctx: SandboxContext) {}
+  readonly xpay: XpayServer;
+
+  constructor(private readonly ctx: SandboxContext) {
+    this.xpay = new XpayServer(ctx);
+  }
 
   mount(router: Router): void {
     router
       .on("GET", "/sns/jscode2session", (req) => code2Session(this.ctx, req))
+      // The merchant server's APIs (xpay.ts): access_token, query_order, refund_order.
+      .on("GET", "/cgi-bin/token", (req) => this.xpay.token(req))
+      .on("POST", "/xpay/query_order", (req) => this.xpay.queryOrder(req))
+      .on("POST", "/xpay/refund_order", (req) => this.xpay.refundOrder(req))
       // What the WeChat client does for wx.requestVirtualPayment (the sandbox's stand-in for the buyer's phone).
       .on("POST", "/sandbox/wxpay-virtual/request-payment", (req) => requestPayment(this.ctx, req));
   }

@@ -1,6 +1,7 @@
 import type { SandboxContext } from "../context";
 import { json, type Router, type SandboxRequest, type SandboxResponse } from "../http";
 import type { Delivery } from "../notify";
+import { WechatBills } from "./bills";
 import { certificates } from "./certificates";
 import { WxError } from "./errors";
 import { deliveryHeaders } from "./notifications";
@@ -22,10 +23,12 @@ export type { TradeState, TradeType, WechatRefund, WechatTrade } from "./records
 export class WechatGateway {
   readonly transactions: WechatTransactions;
   readonly refunds: WechatRefunds;
+  readonly bills: WechatBills;
 
   constructor(private readonly ctx: SandboxContext) {
     this.transactions = new WechatTransactions(ctx);
     this.refunds = new WechatRefunds(ctx, this.transactions);
+    this.bills = new WechatBills(ctx);
   }
 
   mount(router: Router): void {
@@ -33,7 +36,7 @@ export class WechatGateway {
       (fn: (req: SandboxRequest, p: Record<string, string>, mchid: string) => SandboxResponse) =>
       (req: SandboxRequest, params: Record<string, string>) =>
         this.handle(req, (mchid) => fn(req, params, mchid));
-    const { transactions, refunds } = this;
+    const { transactions, refunds, bills } = this;
     router
       .on(
         "POST",
@@ -64,6 +67,16 @@ export class WechatGateway {
         "GET",
         "/v3/refund/domestic/refunds/:out_refund_no",
         route((_req, p, mchid) => refunds.query(p, mchid)),
+      )
+      .on(
+        "GET",
+        "/v3/bill/tradebill",
+        route((req, _p, mchid) => bills.tradeBill(req, mchid)),
+      )
+      .on(
+        "GET",
+        "/v3/billdownload/file",
+        route((req, _p, mchid) => bills.download(req, mchid)),
       )
       .on(
         "GET",

@@ -1,5 +1,5 @@
 "use client";
-import { Checkout, PaykitProvider } from "@paykit/pay-react";
+import { Checkout, type Locale, PaykitProvider } from "@paykit/pay-react";
 import Link from "next/link";
 import { useState } from "react";
 
@@ -9,12 +9,15 @@ export function CheckoutPanel({
   merchantName,
   returnUrl,
   sandbox,
+  locale,
 }: {
   token: string;
   merchantName: string;
   returnUrl: string;
   /** The api runs against the paykit sandbox: the checkout links the QR code's pay page. */
   sandbox: boolean;
+  /** The buyer's language (from the browser's Accept-Language, or ?lang=). */
+  locale: Locale;
 }) {
   const [paidOrder, setPaidOrder] = useState<string | undefined>();
   return (
@@ -24,6 +27,7 @@ export function CheckoutPanel({
         merchantName={merchantName}
         returnUrl={returnUrl}
         sandbox={sandbox}
+        locale={locale}
         onPaid={(order) => setPaidOrder(order.out_trade_no)}
       />
       {paidOrder && (

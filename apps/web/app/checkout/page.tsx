@@ -63,6 +63,9 @@ export default async function CheckoutPage({
   const now = Date.now();
   const { checkoutSecret, merchantName, sandboxUrl } = shop();
   const h = await headers();
+  // The checkout speaks the buyer's language: ?lang=zh-CN or en, else the browser's first choice (Accept-Language).
+  const lang = params.lang ?? h.get("accept-language") ?? "";
+  const locale = /^zh\b/i.test(lang) ? "zh-CN" : "en";
   const origin = `${h.get("x-forwarded-proto") ?? "http"}://${h.get("host") ?? "127.0.0.1:3000"}`;
   const returnUrl = `${origin}/orders/${out_trade_no}`;
   const token = signCheckoutToken(
@@ -98,6 +101,7 @@ export default async function CheckoutPage({
         token={token}
         merchantName={merchantName}
         returnUrl={returnUrl}
+        locale={locale}
         sandbox={sandboxUrl !== undefined}
       />
     </>

@@ -4,6 +4,7 @@ import { yuan } from "../../lib/catalog";
 import { refundsByOrder } from "../../lib/refunds";
 import { paykit } from "../../lib/server";
 import { STATUS_TEXT } from "../../lib/status";
+import { ReconciliationStatus } from "./Reconciliation";
 
 export const dynamic = "force-dynamic";
 
@@ -76,6 +77,7 @@ export default async function OrdersPage() {
           </tbody>
         </table>
       )}
+      <ReconciliationStatus />
     </>
   );
 }

@@ -9,6 +9,7 @@ import { RefundStore } from "../store/refunds";
 import { SecondPaymentStore } from "../store/second-payments";
 import { Events } from "./events";
 import type { Merchant, MerchantRegistry } from "./merchants";
+import type { ReconcileOptions } from "./reconcile";
 import type { Logger, OrderTypeHandler, RefundSource } from "./views";
 
 export interface PaymentServiceOptions {
@@ -39,6 +40,8 @@ export interface PaymentServiceOptions {
   notificationRetentionMs?: number;
   /** How long events (and delivered webhooks) are kept (default 30 days; the sweeper prunes). */
   eventRetentionMs?: number;
+  /** Reconciliation with the gateways' bills: when the sweeper runs it, how big a bill may be (see ReconcileOptions). */
+  reconcile?: ReconcileOptions;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };

@@ -11,12 +11,14 @@ import { type PaymentServiceOptions, ServiceContext } from "./context";
 import { Creating } from "./create";
 import type { Merchant } from "./merchants";
 import { Orders } from "./orders";
+import { Reconciliation, type ReconciliationReport } from "./reconcile";
 import { type FoundRefund, type RecordedRefund, Refunds, recordRefund } from "./refunds";
 import { SecondPayments } from "./second-payments";
 import { Settlement } from "./settle";
 import { Sweeper } from "./sweeper";
 import type { OrderView, RefundSource, RefundView } from "./views";
 
+export type { ReconcileOptions, ReconciliationItem, ReconciliationReport } from "./reconcile";
 export type {
   ClosedEvent,
   HandlerOrder,
@@ -58,6 +60,7 @@ export class PaymentService {
   private readonly orders: Orders;
   private readonly refunding: Refunds;
   private readonly sweeper: Sweeper;
+  private readonly reconciliation: Reconciliation;
 
   constructor(options: PaymentServiceOptions) {
     const ctx = new ServiceContext(options);
@@ -71,11 +74,13 @@ export class PaymentService {
     this.creating = new Creating(ctx, this.settlement);
     this.orders = new Orders(ctx, this.settlement);
     this.refunding = new Refunds(ctx, this.orders);
+    this.reconciliation = new Reconciliation(ctx, this.settlement);
     this.sweeper = new Sweeper(ctx, {
       settlement: this.settlement,
       orders: this.orders,
       refunds: this.refunding,
       seconds,
+      reconciliation: this.reconciliation,
     });
   }
 
@@ -235,6 +240,20 @@ export class PaymentService {
 
   queryRefund(pid: string, outTradeNo: string, outRefundNo: string): Promise<RefundView> {
     return this.refunding.queryRefund(pid, outTradeNo, outRefundNo);
+  }
+
+  /**
+   * Reconciles a merchant's gateway bills of one Beijing day (`2026-11-21`) with its orders and refunds, repairing
+   * what notifications missed and flagging what differs (see service/reconcile.ts); stores and returns a report per
+   * provider with a bill API (or only `provider`'s).
+   */
+  reconcile(pid: string, date: string, provider?: string): Promise<ReconciliationReport[]> {
+    return this.reconciliation.run(pid, date, provider);
+  }
+
+  /** A merchant's stored reconciliation reports: of one day, or the most recent. */
+  reconciliations(pid: string, date?: string): Promise<ReconciliationReport[]> {
+    return this.reconciliation.list(pid, date);
   }
 
   /** One pass of the sweeper; returns how many orders, refunds and second payments it looked at. */

@@ -78,10 +78,12 @@ export class Refunds {
             total_fee: order.total_fee,
             ...(reason ? { reason } : {}),
             notifyUrl: this.ctx.notifyUrl(order.pid, order.provider),
+            ...(order.openid ? { openid: order.openid } : {}),
           })
         : await adapter.queryRefund({
             out_trade_no: order.out_trade_no,
             out_refund_no: refund.out_refund_no,
+            ...(order.openid ? { openid: order.openid } : {}),
           });
     if (outcome.status === "failed") {
       if (refund.status === "unknown")
@@ -119,6 +121,7 @@ export class Refunds {
       const answer = await this.ctx.adapter(merchant, order.provider).queryRefund({
         out_trade_no: outTradeNo,
         out_refund_no: outRefundNo,
+        ...(order.openid ? { openid: order.openid } : {}),
       });
       if (answer.status === "succeeded") {
         await this.ctx.refunds.update(pid, outRefundNo, {

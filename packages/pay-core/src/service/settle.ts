@@ -293,7 +293,10 @@ export class Settlement {
   async reconcile(merchant: Merchant, order: OrderRow): Promise<boolean> {
     const adapter = merchant.adapters[order.provider];
     if (!adapter) return false;
-    const answer: Outcome<GatewayPayment> = await adapter.queryPayment({ out_trade_no: order.out_trade_no });
+    const answer: Outcome<GatewayPayment> = await adapter.queryPayment({
+      out_trade_no: order.out_trade_no,
+      ...(order.openid ? { openid: order.openid } : {}),
+    });
     if (answer.status !== "succeeded") return false;
     const g = answer.value;
     if ((g.state === "paid" || g.state === "refunded") && g.transaction_id && g.total_fee !== undefined) {

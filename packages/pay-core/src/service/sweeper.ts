@@ -3,6 +3,7 @@ import type { OrderRow } from "../store/orders";
 import { ORDER_STATUS } from "../store/schema";
 import type { ServiceContext } from "./context";
 import type { Orders } from "./orders";
+import type { Reconciliation } from "./reconcile";
 import type { Refunds } from "./refunds";
 import type { SecondPayments } from "./second-payments";
 import type { Settlement } from "./settle";
@@ -22,6 +23,7 @@ export class Sweeper {
       orders: Orders;
       refunds: Refunds;
       seconds: SecondPayments;
+      reconciliation: Reconciliation;
     },
   ) {}
 
@@ -60,6 +62,11 @@ export class Sweeper {
     for (const row of seconds) await this.parts.seconds.refund(row);
     // Hooks (onRefunded, onClosed, onSecondPayment) that failed and are due to run again.
     const hooks = await this.ctx.events.rerunDue(this.ctx.options.db, 20, leaseMs);
+    // The gateways' bills of yesterday, once a day (after the configured hour), each day by one instance.
+    const reconciled = await this.parts.reconciliation.runDue().catch((error: Error) => {
+      this.ctx.log.warn({ error: describeError(error) }, "reconciliation failed; it will be tried again");
+      return 0;
+    });
     // The notification log keeps what is recent.
     await this.ctx.notifications.prune(
       new Date(Date.now() - (this.ctx.options.notificationRetentionMs ?? 30 * 86400_000)),
@@ -71,7 +78,7 @@ export class Sweeper {
         new Date(Date.now() - (this.ctx.options.eventRetentionMs ?? 30 * 86400_000)),
       );
     }
-    return due.length + refunds.length + seconds.length + hooks;
+    return due.length + refunds.length + seconds.length + hooks + reconciled;
   }
 
   private async sweepOne(order: OrderRow): Promise<void> {

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
@@ -66,7 +68,14 @@ export interface DatabaseOptions {
   onConnectionError?: ((error: { code?: string; message: string }) => void) | undefined;
 }
 
-const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
+/**
+ * The migrations folder shipped in the package: beside `src/` in the workspace (this file is src/store/db.ts),
+ * beside `dist/` once built (the code is bundled into dist/*.js, one level down). Found by its journal, not by a
+ * path that holds for one layout only.
+ */
+export const MIGRATIONS = ["../../migrations", "../migrations"]
+  .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+  .find((dir) => existsSync(join(dir, "meta", "_journal.json"))) as string;
 
 /** The channel a schema's status events are sent on (the trigger in 0005_status_events.sql names it so). */
 const statusChannel = (schemaName: string) => `paykit_orders_${schemaName}`;

@@ -85,6 +85,8 @@ export const orders = pgTable(
       .where(sql`${t.transaction_id} is not null`),
     index("pay_orders_reference").on(t.pid, t.gateway_reference),
     index("pay_orders_sweep").on(t.next_check_at).where(sql`${t.next_check_at} is not null`),
+    // Reconciliation reads a day's payments of one provider.
+    index("pay_orders_paid_day").on(t.pid, t.provider, t.pay_date).where(sql`${t.pay_date} is not null`),
   ],
 );
 
@@ -344,7 +346,32 @@ export const webhookAttempts = pgTable(
   (t) => [index("pay_webhook_attempts_delivery").on(t.delivery_id)],
 );
 
+/**
+ * Reconciliation reports: one per merchant, provider and Beijing day (see service/reconcile.ts). `status`: running
+ * (an instance holds it until lease_until), done, flagged (something for a person), failed (tried again later).
+ */
+export const reconciliations = pgTable(
+  "pay_reconciliations",
+  {
+    id: serial("id").primaryKey(),
+    pid: text("pid").notNull(),
+    provider: text("provider").notNull(),
+    /** `2026-11-21`, Beijing time. */
+    bill_date: text("bill_date").notNull(),
+    status: text("status").notNull(),
+    counts: jsonb("counts").$type<Record<string, number>>().notNull().default({}),
+    items: jsonb("items").$type<unknown[]>().notNull().default([]),
+    error: text("error"),
+    runs: integer("runs").notNull().default(0),
+    lease_until: at("lease_until"),
+    create_date: at("create_date").notNull().defaultNow(),
+    update_date: at("update_date").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("pay_reconciliations_day").on(t.pid, t.provider, t.bill_date)],
+);
+
 export type OrderRow = typeof orders.$inferSelect;
+export type ReconciliationRow = typeof reconciliations.$inferSelect;
 export type MerchantRow = typeof merchants.$inferSelect;
 export type CredentialRow = typeof credentials.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;

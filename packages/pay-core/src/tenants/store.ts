@@ -2,7 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { PayKitError } from "../errors";
 import type { Db } from "../store/db";
-import { type CredentialRow, credentials, type MerchantRow, merchants, registry } from "../store/schema";
+import {
+  type CredentialRow,
+  credentials,
+  type MerchantRow,
+  merchants,
+  registry,
+  webhookEndpoints,
+} from "../store/schema";
 import type { MasterKeys } from "./master-keys";
 
 export type { CredentialRow, MerchantRow };
@@ -91,24 +98,26 @@ export class TenantStore {
     settings?: Record<string, unknown>;
     gateways?: Record<string, unknown | null>;
   }): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const [existing] = await tx.select().from(merchants).where(eq(merchants.pid, m.pid)).for("update");
-      const gateways = { ...(existing?.gateways ?? {}) };
-      for (const [key, config] of Object.entries(m.gateways ?? {})) {
-        if (config === null) delete gateways[key];
-        else gateways[key] = this.keys.seal(JSON.stringify(config));
-      }
-      const values = {
-        name: m.name ?? existing?.name ?? "",
-        enabled: m.enabled ?? existing?.enabled ?? true,
-        settings: m.settings ?? existing?.settings ?? {},
-        gateways,
-        update_date: new Date(),
-      };
-      if (existing) await tx.update(merchants).set(values).where(eq(merchants.pid, m.pid));
-      else await tx.insert(merchants).values({ pid: m.pid, ...values });
-      await this.bump(tx as unknown as Db);
-    });
+    await this.db.transaction((tx) => this.putIn(tx as unknown as Db, m));
+  }
+
+  private async putIn(tx: Db, m: Parameters<TenantStore["putMerchant"]>[0]): Promise<void> {
+    const [existing] = await tx.select().from(merchants).where(eq(merchants.pid, m.pid)).for("update");
+    const gateways = { ...(existing?.gateways ?? {}) };
+    for (const [key, config] of Object.entries(m.gateways ?? {})) {
+      if (config === null) delete gateways[key];
+      else gateways[key] = this.keys.seal(JSON.stringify(config));
+    }
+    const values = {
+      name: m.name ?? existing?.name ?? "",
+      enabled: m.enabled ?? existing?.enabled ?? true,
+      settings: m.settings ?? existing?.settings ?? {},
+      gateways,
+      update_date: new Date(),
+    };
+    if (existing) await tx.update(merchants).set(values).where(eq(merchants.pid, m.pid));
+    else await tx.insert(merchants).values({ pid: m.pid, ...values });
+    await this.bump(tx);
   }
 
   /**
@@ -196,6 +205,19 @@ export class TenantStore {
           .where(eq(credentials.id, c.id));
         n++;
       }
+      // Webhook signing secrets are sealed with the same keys: a rotation that left them behind would stop every
+      // delivery once the old key is removed.
+      for (const e of await tx.select().from(webhookEndpoints)) {
+        const stale = e.secrets.filter((secret) => this.keys.isStale(secret.sealed));
+        if (stale.length === 0) continue;
+        const secrets = e.secrets.map((secret) =>
+          this.keys.isStale(secret.sealed)
+            ? { ...secret, sealed: this.keys.seal(this.keys.open(secret.sealed)) }
+            : secret,
+        );
+        await tx.update(webhookEndpoints).set({ secrets }).where(eq(webhookEndpoints.id, e.id));
+        n += stale.length;
+      }
       if (n > 0) await this.bump(tx as unknown as Db);
       return n;
     });
@@ -207,11 +229,16 @@ export class TenantStore {
    */
   async importFile(content: string, merchantsOf: (content: string) => TenantMerchant[]): Promise<boolean> {
     const digest = createHash("sha256").update(content).digest("hex");
-    const [reg] = await this.db.select().from(registry).where(eq(registry.id, 1));
-    if (reg?.imported_file === digest) return false;
-    for (const m of merchantsOf(content)) await this.putMerchant(m);
-    await this.db.update(registry).set({ imported_file: digest }).where(eq(registry.id, 1));
-    return true;
+    const merchantsInFile = merchantsOf(content);
+    // Instances starting together: the first takes the registry row and imports; the others wait, then find it done.
+    return this.db.transaction(async (t) => {
+      const tx = t as unknown as Db;
+      const [reg] = await tx.select().from(registry).where(eq(registry.id, 1)).for("update");
+      if (reg?.imported_file === digest) return false;
+      for (const m of merchantsInFile) await this.putIn(tx, m);
+      await tx.update(registry).set({ imported_file: digest }).where(eq(registry.id, 1));
+      return true;
+    });
   }
 
   /** Opens a checkout secret row's secret. */

@@ -1,6 +1,7 @@
 import { merchantSettingsSchema, PayKitError, pidSchema } from "@paykit/pay-core";
 import { z } from "zod";
 import { adminProcedure, type Context, router } from "../trpc";
+import { billDate, reconcileInput } from "./payment";
 
 const kinds = z.enum(["api_key", "checkout_secret", "admin_key"]);
 
@@ -110,6 +111,16 @@ export const adminRouter = router({
       await ctx.merchants.refresh();
       return { revoked };
     }),
+
+  /** Reconciles a merchant's bills of one day (as payment.reconcile; `paykit reconcile`). */
+  reconcile: adminProcedure
+    .input(reconcileInput)
+    .mutation(({ ctx, input }) => ctx.service.reconcile(input.pid ?? "default", input.date, input.provider)),
+
+  /** A merchant's reconciliation reports: of one day, or the most recent 30. */
+  reconciliations: adminProcedure
+    .input(z.object({ pid: pidSchema.optional(), date: billDate.optional() }))
+    .query(({ ctx, input }) => ctx.service.reconciliations(input.pid ?? "default", input.date)),
 
   /** Re-seals what an older master key sealed with the current one (after adding a key to PAYKIT_MASTER_KEYS). */
   reseal: adminProcedure.mutation(async ({ ctx }) => ({ resealed: await ctx.tenants.reseal() })),

@@ -32,6 +32,14 @@ export const checkoutCreateSchema = z.object({
 /** Servers send the whole contract (with an API key); browsers send a checkout. */
 export const createInputSchema = z.union([checkoutCreateSchema, createPaymentInputSchema]);
 
+/** A Beijing calendar day, as the gateways' bills are cut. */
+export const billDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a day: yyyy-MM-dd (Beijing time)");
+export const reconcileInput = z.object({
+  date: billDate,
+  provider: z.string().max(32).optional(),
+  pid: pidSchema.optional(),
+});
+
 const orderRef = z.object({ out_trade_no: z.string().min(1).max(64), pid: pidSchema.optional() });
 const statusInput = z.object({
   out_trade_no: z.string().min(1).max(64),
@@ -55,20 +63,21 @@ const merchant = (ctx: Context, pid: string | undefined) => merchantFor(ctx.prin
  * Who may see an order: a server for its merchant, or the browser holding that order's checkout (until the
  * checkout expires). Returns the merchant, and when a browser's access ends (undefined for a server).
  */
-function accessTo(
+async function accessTo(
   ctx: Context,
   input: { out_trade_no: string; checkout?: string | undefined; pid?: string | undefined },
-): { pid: string; until?: number } {
+): Promise<{ pid: string; until?: number }> {
   if (ctx.principal) return { pid: merchant(ctx, input.pid) };
   if (!input.checkout)
     throw new PayKitError("UNAUTHORIZED", "pass the order's checkout token, or an API key");
-  const claims = checkout(ctx, input.checkout);
+  const claims = await checkout(ctx, input.checkout);
   if (claims.out_trade_no !== input.out_trade_no)
     throw new PayKitError("UNAUTHORIZED", "this checkout is for another order");
   return { pid: claims.pid, until: claims.exp };
 }
 
-const pidFor = (ctx: Context, input: Parameters<typeof accessTo>[1]) => accessTo(ctx, input).pid;
+const pidFor = async (ctx: Context, input: Parameters<typeof accessTo>[1]) =>
+  (await accessTo(ctx, input)).pid;
 
 export const paymentRouter = router({
   /**
@@ -80,7 +89,7 @@ export const paymentRouter = router({
     .input(createInputSchema)
     .mutation(async ({ ctx, input }): Promise<CreatePaymentResult> => {
       if ("checkout" in input) {
-        const claims = checkout(ctx, input.checkout);
+        const claims = await checkout(ctx, input.checkout);
         const { pid, exp: _exp, ...data } = claims;
         const request = {
           context: browserContext(ctx),
@@ -108,7 +117,10 @@ export const paymentRouter = router({
   /** The order, checked at the gateway while unpaid (a lost notification is recovered here too). */
   query: publicProcedure
     .input(statusInput)
-    .query(({ ctx, input }): Promise<OrderView> => ctx.service.query(pidFor(ctx, input), input.out_trade_no)),
+    .query(
+      async ({ ctx, input }): Promise<OrderView> =>
+        ctx.service.query(await pidFor(ctx, input), input.out_trade_no),
+    ),
 
   /** A merchant's most recent orders (servers only): what an orders page shows. */
   list: serverProcedure
@@ -148,11 +160,38 @@ export const paymentRouter = router({
       );
     }),
 
+  /** A refund, asked of the gateway while unsettled; by its out_refund_no alone, or with its order's out_trade_no. */
   queryRefund: serverProcedure
-    .input(orderRef.extend({ out_refund_no: z.string().min(1).max(64) }))
-    .query(({ ctx, input }) =>
-      ctx.service.queryRefund(merchant(ctx, input.pid), input.out_trade_no, input.out_refund_no),
+    .input(
+      z.object({
+        out_refund_no: z.string().min(1).max(64),
+        out_trade_no: z.string().min(1).max(64).optional(),
+        pid: pidSchema.optional(),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const pid = merchant(ctx, input.pid);
+      const out_trade_no =
+        input.out_trade_no ?? (await ctx.service.refunds.find(pid, input.out_refund_no))?.out_trade_no;
+      if (!out_trade_no) throw new PayKitError("ORDER_NOT_FOUND", `no refund ${input.out_refund_no}`);
+      return ctx.service.queryRefund(pid, out_trade_no, input.out_refund_no);
+    }),
+
+  /**
+   * Reconciles the merchant's gateway bills of one Beijing day with its orders and refunds (docs/reconciliation.md):
+   * payments the bill has and paykit missed are applied (handlers run once), differences are flagged. A report per
+   * provider with a bill API; running it again changes nothing more.
+   */
+  reconcile: serverProcedure
+    .input(reconcileInput)
+    .mutation(({ ctx, input }) =>
+      ctx.service.reconcile(merchant(ctx, input.pid), input.date, input.provider),
     ),
+
+  /** The merchant's stored reconciliation reports: of one Beijing day, or the most recent 30. */
+  reconciliation: serverProcedure
+    .input(z.object({ date: billDate.optional(), pid: pidSchema.optional() }))
+    .query(({ ctx, input }) => ctx.service.reconciliations(merchant(ctx, input.pid), input.date)),
 
   /**
    * The order's status, live (server-sent events): the current state at once, then every change, until it is
@@ -161,7 +200,7 @@ export const paymentRouter = router({
    */
   status: publicProcedure.input(statusInput).subscription(async ({ ctx, input, signal }) => {
     // Who may watch, and whether there is room, is settled before the stream opens: a refusal is a plain error.
-    const access = accessTo(ctx, input);
+    const access = await accessTo(ctx, input);
     const release = ctx.limits.streams.take({ checkout: input.checkout, ip: ctx.client.clientIP });
     if (!release)
       throw new PayKitError("RATE_LIMITED", "too many status streams are open for this checkout or client");

@@ -2,11 +2,12 @@ import type { KeyObject } from "node:crypto";
 import { AlipayRequestError, AlipaySdk } from "alipay-sdk";
 import snakeCaseKeys from "snakecase-keys";
 import type {
+  Bill,
+  BillOptions,
   CreatedPayment,
   CreateOptions,
   GatewayPayment,
   GatewayRefund,
-  GatewayTradeState,
   NotifyEvent,
   NotifyReply,
   Outcome,
@@ -16,9 +17,20 @@ import type {
   RawNotification,
   RefundRequest,
 } from "../../adapter";
-import { PayKitError, type PayKitErrorCode } from "../../errors";
+import { DEFAULT_BILL_MAX_BYTES } from "../../bills/read";
+import { PayKitError } from "../../errors";
 import { fenToYuan, yuanToFen } from "../../money";
 import { toAlipayTime } from "../../time";
+import {
+  type Answer,
+  fromAlipayTime,
+  notifyInvalid,
+  OWN_FIELDS,
+  SUB_CODES,
+  TRADE_STATE,
+  UNKNOWN_SUB_CODES,
+} from "./answers";
+import { readAlipayBill } from "./bill";
 import { type AlipayConfig, type AlipayConfigInput, alipayConfigSchema } from "./config";
 import { appPayOrderString, privateKeyOf, publicKeyOf, rsa2Verify, signContent } from "./sign";
 
@@ -29,45 +41,6 @@ const ALIPAY_PAY_TYPES = [
   "alipay_wap",
   "alipay_page",
 ] as const;
-
-/** Alipay's sub codes that mean something paykit has its own code for. */
-const SUB_CODES: Record<string, PayKitErrorCode> = {
-  "ACQ.TRADE_NOT_EXIST": "ORDER_NOT_FOUND",
-  "ACQ.TRADE_HAS_SUCCESS": "ORDER_PAID",
-  "ACQ.TRADE_HAS_CLOSE": "ORDER_CLOSED",
-  "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL": "REFUND_EXCEEDS_PAID",
-};
-
-/** Answers that say nothing about the outcome: Alipay's own trouble. */
-const UNKNOWN_SUB_CODES = new Set([
-  "ACQ.SYSTEM_ERROR",
-  "aop.ACQ.SYSTEM_ERROR",
-  "isp.unknow-error",
-  "aop.unknow-error",
-]);
-
-const TRADE_STATE: Record<string, GatewayTradeState> = {
-  WAIT_BUYER_PAY: "unpaid",
-  TRADE_SUCCESS: "paid",
-  TRADE_FINISHED: "paid",
-  TRADE_CLOSED: "closed",
-};
-
-/** Fields paykit sets itself; `other` cannot replace them. */
-const OWN_FIELDS = ["out_trade_no", "total_amount", "subject", "time_expire", "buyer_id", "buyer_open_id"];
-
-type Answer = Record<string, unknown>;
-
-const notifyInvalid = (message: string, cause?: unknown) =>
-  new PayKitError("NOTIFY_INVALID", message, { provider: "alipay", cause });
-
-/** Beijing `yyyy-MM-dd HH:mm:ss` into a Date. */
-function fromAlipayTime(value: unknown): Date | undefined {
-  const m = typeof value === "string" ? /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})/.exec(value) : null;
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  return new Date(Date.UTC(y, mo - 1, d, h, mi, s) - 8 * 3600_000);
-}
 
 /**
  * The Alipay adapter for one merchant configuration, on the official alipay-sdk for gateway calls, response
@@ -203,7 +176,7 @@ export class AlipayAdapter implements PaymentAdapter {
         // Signed here, not by alipay-sdk: its keys are snake_cased as alipay-sdk does for every call it signs, so
         // `other` means the same on every Alipay path (`timeoutExpress` is sent as `timeout_express`).
         return done(
-          appPayOrderString(this.privateKey, {
+          await appPayOrderString(this.privateKey, {
             appId: this.config.appId,
             timestamp: toAlipayTime(Date.now()),
             notifyUrl: options.notifyUrl,
@@ -337,6 +310,30 @@ export class AlipayAdapter implements PaymentAdapter {
         raw: a,
       },
     };
+  }
+
+  /**
+   * The trade bill of a Beijing day: asks for its download URL (a signed, verified answer), downloads the zip (at most
+   * maxBytes; only from Alipay's own https hosts or the configured gateway's) and parses its GBK detail CSV. A day
+   * with no bill (isp.bill_not_exist) is an empty bill.
+   * @see https://opendocs.alipay.com/open/02ivbw
+   */
+  async downloadBill(date: string, options: BillOptions = {}): Promise<Outcome<Bill>> {
+    const maxBytes = options.maxBytes ?? DEFAULT_BILL_MAX_BYTES;
+    const bill: Bill = { provider: "alipay", date, payments: [], refunds: [] };
+    const answer = await this.call("alipay.data.dataservice.bill.downloadurl.query", {
+      bill_type: "trade",
+      bill_date: date,
+    });
+    if (answer.status === "failed" && answer.error.gatewayCode === "isp.bill_not_exist")
+      return { status: "succeeded", value: bill };
+    if (answer.status !== "succeeded") return answer;
+    return readAlipayBill(answer.value.bill_download_url, bill, {
+      gateway: this.config.gateway,
+      maxBytes,
+      timeoutMs: this.config.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   /**

@@ -88,7 +88,7 @@ describe("Alipay notification verification, on a real notification", () => {
 });
 
 describe("the app-pay order string", () => {
-  it("is byte-identical to alipay-sdk's sdkExecute for the same parameters", () => {
+  it("is byte-identical to alipay-sdk's sdkExecute for the same parameters", async () => {
     const sdk = new AlipaySdk({ appId: "2021000000000000", privateKey: appKey, keyType: "PKCS8" });
     const bizContent = {
       product_code: "QUICK_MSECURITY_PAY",
@@ -97,7 +97,7 @@ describe("the app-pay order string", () => {
       subject: "Oolong tea 250 g & more",
     };
     const timestamp = "2026-11-22 07:59:30";
-    const ours = appPayOrderString(privateKeyOf(appKey), {
+    const ours = await appPayOrderString(privateKeyOf(appKey), {
       appId: "2021000000000000",
       timestamp,
       notifyUrl: "https://m.example.com/notify/alipay",
@@ -109,5 +109,24 @@ describe("the app-pay order string", () => {
       bizContent,
     });
     expect(ours).toBe(theirs);
+  });
+});
+
+describe("the app private key", () => {
+  it("is read as PEM or as a bare base64 body, PKCS#8 or PKCS#1, and signs the same", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const bare = (type: "pkcs1" | "pkcs8") => privateKey.export({ type, format: "der" }).toString("base64");
+    const forms = [
+      privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+      bare("pkcs8"),
+      bare("pkcs1"),
+    ];
+    for (const form of forms) {
+      const content = "app_id=2021000000000000&method=alipay.trade.query";
+      const { rsa2Sign } = await import("./sign");
+      expect(rsa2Verify(publicKey, content, rsa2Sign(privateKeyOf(form), content))).toBe(true);
+    }
   });
 });

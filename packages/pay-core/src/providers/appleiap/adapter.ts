@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  APIException,
   Environment,
   type JWSTransactionDecodedPayload,
   NotificationTypeV2,
@@ -17,10 +18,12 @@ import type {
   NotifyReply,
   Outcome,
   PaymentAdapter,
+  PaymentReference,
   PlanFor,
   RawNotification,
 } from "../../adapter";
 import { PayKitError } from "../../errors";
+import { AppStoreApi } from "./server-api";
 
 /**
  * Apple in-app purchase configuration: the iOS app's bundle id, the App Store environment, the app's Apple ID (for
@@ -34,6 +37,19 @@ export const appleIapConfigSchema = z.object({
   rootCertificates: z
     .array(z.string().includes("BEGIN CERTIFICATE"))
     .min(1, "give the App Store root certificate(s) to trust"),
+  /**
+   * The App Store Server API key (App Store Connect > Users and Access > Integrations > In-App Purchase): its key id,
+   * the issuer id and the .p8 private key; `baseUrl` only to point at the paykit sandbox. Without it, purchases are
+   * known only when the app submits them or Apple notifies.
+   */
+  serverApi: z
+    .object({
+      keyId: z.string().min(1),
+      issuerId: z.string().min(1),
+      privateKey: z.string().includes("PRIVATE KEY", { message: "privateKey is the .p8 key (PEM)" }),
+      baseUrl: z.url().optional(),
+    })
+    .optional(),
 });
 export type AppleIapConfigInput = z.input<typeof appleIapConfigSchema>;
 export type AppleIapConfig = z.output<typeof appleIapConfigSchema>;
@@ -63,6 +79,7 @@ export class AppleIapAdapter implements PaymentAdapter {
   readonly payTypes: readonly string[] = ["appleiap_app-plus"];
   readonly config: AppleIapConfig;
   private readonly verifier: SignedDataVerifier;
+  private readonly api: AppStoreApi | undefined;
 
   constructor(config: AppleIapConfigInput) {
     this.config = appleIapConfigSchema.parse(config);
@@ -73,6 +90,9 @@ export class AppleIapAdapter implements PaymentAdapter {
       this.config.bundleId,
       this.config.appAppleId,
     );
+    this.api =
+      this.config.serverApi &&
+      new AppStoreApi(this.config.serverApi, this.config.bundleId, this.config.environment);
   }
 
   /** The token the app passes to `product.purchase(options: [.appAccountToken(token)])` for this order. */
@@ -164,27 +184,136 @@ export class AppleIapAdapter implements PaymentAdapter {
     ) {
       if (!t.transactionId || !t.appAccountToken)
         throw notifyInvalid("a refund without transactionId or appAccountToken");
-      return {
-        kind: "refunded",
-        provider: "appleiap",
-        out_trade_no: "",
-        gatewayReference: t.appAccountToken.toLowerCase(),
-        out_refund_no: `apple-${t.transactionId}`,
-        refund_id: t.transactionId,
-        ...(t.currency === "CNY" && typeof t.price === "number" ? { refund_fee: t.price / 10 } : {}),
-        state: "succeeded",
-        raw: t,
-      };
+      return this.refundEvent(t);
     }
     if (body.notificationType === NotificationTypeV2.ONE_TIME_CHARGE) return this.paidEvent(t);
     throw notifyInvalid(`notification type ${body.notificationType} carries nothing to act on`);
   }
 
-  /** The App Store Server API (query by transaction) is not implemented: unknown, never a guess. */
-  async queryPayment(): Promise<Outcome<GatewayPayment>> {
+  /** Calls the App Store Server API; an answer that is not 2xx fails, no answer is unknown. */
+  private async ask<T>(what: string, call: (api: AppStoreApi) => Promise<T>): Promise<Outcome<T>> {
+    if (!this.api) {
+      return {
+        status: "failed",
+        error: new PayKitError(
+          "CONFIG_INVALID",
+          "configure appleiap.serverApi to look purchases up at Apple",
+          {
+            provider: "appleiap",
+          },
+        ),
+      };
+    }
+    try {
+      return { status: "succeeded", value: await call(this.api) };
+    } catch (cause) {
+      if (cause instanceof APIException && cause.httpStatusCode < 500 && cause.httpStatusCode !== 429) {
+        const notFound = cause.httpStatusCode === 404;
+        return {
+          status: "failed",
+          error: new PayKitError(
+            notFound ? "ORDER_NOT_FOUND" : cause.httpStatusCode === 401 ? "CONFIG_INVALID" : "GATEWAY_ERROR",
+            cause.httpStatusCode === 401
+              ? `the App Store refused our token for ${what}: check serverApi's keyId, issuerId and privateKey`
+              : `the App Store refused ${what}: ${cause.httpStatusCode} ${cause.apiError ?? ""} ${cause.errorMessage ?? ""}`.trim(),
+            {
+              provider: "appleiap",
+              gatewayCode: String(cause.apiError ?? cause.httpStatusCode),
+              ...(cause.errorMessage ? { gatewayMessage: cause.errorMessage } : {}),
+            },
+          ),
+        };
+      }
+      return {
+        status: "unknown",
+        reason: `no answer from the App Store for ${what}: ${verificationReason(cause)}`,
+        cause,
+      };
+    }
+  }
+
+  /** A transaction Apple answered signed, verified with Apple's library; undefined when it does not verify. */
+  private async decode(signed: string): Promise<JWSTransactionDecodedPayload | undefined> {
+    try {
+      return await this.verifier.verifyAndDecodeTransaction(signed);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Get Transaction Info: a purchase by its transaction id, verified (paid, or refunded once revoked). Apple looks
+   * purchases up by transaction, not by our order number: by out_trade_no the answer is unknown.
+   * @see https://developer.apple.com/documentation/appstoreserverapi/get_transaction_info
+   */
+  async queryPayment(reference: PaymentReference): Promise<Outcome<GatewayPayment>> {
+    if (!("transaction_id" in reference))
+      return { status: "unknown", reason: "Apple looks purchases up by transaction id: see appleLookup" };
+    const info = await this.ask("a transaction", (api) => api.getTransactionInfo(reference.transaction_id));
+    if (info.status !== "succeeded") return info;
+    const t = info.value.signedTransactionInfo
+      ? await this.decode(info.value.signedTransactionInfo)
+      : undefined;
+    if (!t) return { status: "unknown", reason: "the App Store's transaction does not verify" };
+    return { status: "succeeded", value: this.gatewayPayment(t) };
+  }
+
+  private gatewayPayment(t: JWSTransactionDecodedPayload): GatewayPayment {
     return {
-      status: "unknown",
-      reason: "querying the App Store Server API is not implemented; the app submits its transaction",
+      state: t.revocationDate ? "refunded" : "paid",
+      out_trade_no: "",
+      ...(t.transactionId ? { transaction_id: t.transactionId } : {}),
+      ...(t.currency === "CNY" && typeof t.price === "number" ? { total_fee: t.price / 10 } : {}),
+      paid_at: new Date(t.purchaseDate ?? Date.now()),
+      raw: t,
+    };
+  }
+
+  /**
+   * Get Transaction History from any of the buyer's transactions: every purchase of theirs for this app, verified
+   * one by one, as the events paykit applies (a purchase pays the order its appAccountToken names; a revoked one is
+   * that order's refund). At most `maxPages` pages of 20.
+   * @see https://developer.apple.com/documentation/appstoreserverapi/get_transaction_history
+   */
+  async history(
+    anyTransactionId: string,
+    maxPages = 50,
+  ): Promise<Outcome<{ events: NotifyEvent[]; unverified: number }>> {
+    const events: NotifyEvent[] = [];
+    let unverified = 0;
+    let revision: string | null = null;
+    for (let page = 0; page < maxPages; page++) {
+      const answer = await this.ask("the transaction history", (api) =>
+        api.getTransactionHistory(anyTransactionId, revision, {}),
+      );
+      if (answer.status !== "succeeded") return answer;
+      for (const signed of answer.value.signedTransactions ?? []) {
+        const t = await this.decode(signed);
+        if (!t) {
+          unverified++;
+          continue;
+        }
+        if (!t.appAccountToken || !t.transactionId) continue; // not bought through paykit
+        if (t.revocationDate) events.push(this.refundEvent(t));
+        else events.push(this.paidEvent(t));
+      }
+      if (!answer.value.hasMore || !answer.value.revision) break;
+      revision = answer.value.revision;
+    }
+    return { status: "succeeded", value: { events, unverified } };
+  }
+
+  private refundEvent(t: JWSTransactionDecodedPayload): NotifyEvent {
+    return {
+      kind: "refunded",
+      provider: "appleiap",
+      out_trade_no: "",
+      gatewayReference: (t.appAccountToken ?? "").toLowerCase(),
+      out_refund_no: `apple-${t.transactionId}`,
+      refund_id: t.transactionId ?? "",
+      ...(t.currency === "CNY" && typeof t.price === "number" ? { refund_fee: t.price / 10 } : {}),
+      state: "succeeded",
+      raw: t,
     };
   }
 
@@ -204,8 +333,30 @@ export class AppleIapAdapter implements PaymentAdapter {
     };
   }
 
-  async queryRefund(): Promise<Outcome<GatewayRefund>> {
-    return { status: "unknown", reason: "Apple refunds arrive as notifications" };
+  /**
+   * Confirms a refund Apple granted (`apple-<transactionId>`): the transaction, looked up, is revoked. A transaction
+   * that is not revoked is a refund still in the making (processing).
+   */
+  async queryRefund(reference: {
+    out_trade_no: string;
+    out_refund_no: string;
+  }): Promise<Outcome<GatewayRefund>> {
+    const transactionId = reference.out_refund_no.replace(/^apple-/, "");
+    const payment = await this.queryPayment({ transaction_id: transactionId });
+    if (payment.status !== "succeeded") return payment;
+    const t = payment.value.raw as JWSTransactionDecodedPayload;
+    return {
+      status: "succeeded",
+      value: {
+        state: t.revocationDate ? "succeeded" : "processing",
+        out_trade_no: reference.out_trade_no,
+        out_refund_no: reference.out_refund_no,
+        refund_id: transactionId,
+        refund_fee: payment.value.total_fee ?? 0,
+        ...(t.revocationDate ? { refunded_at: new Date(t.revocationDate) } : {}),
+        raw: t,
+      },
+    };
   }
 
   notificationReply(ok: boolean): NotifyReply {

@@ -48,5 +48,38 @@ export const appleiap = defineProvider({
         return applied.order;
       },
     }),
+    /**
+     * Finds the buyer's purchases at Apple (App Store Server API: Get Transaction History, from any transaction of
+     * theirs) and applies each one that names an order of this merchant, through the same path as a notification: a
+     * purchase the app never submitted pays its order (handler once), a revoked one is its refund. Needs
+     * `appleiap.serverApi`. Applying again changes nothing.
+     */
+    appleLookup: operation<AppleIapAdapter>()({
+      access: "server",
+      input: z.object({
+        transactionId: z.string().regex(/^\d{1,32}$/, "an App Store transaction id (digits)"),
+      }),
+      run: async ({ transactionId }, ctx) => {
+        const found = await ctx.adapter.history(transactionId);
+        if (found.status === "failed") throw found.error;
+        if (found.status === "unknown")
+          throw new PayKitError("GATEWAY_OUTCOME_UNKNOWN", found.reason, { provider: "appleiap" });
+        const results = [];
+        for (const event of found.value.events) {
+          const applied = await ctx.apply(event);
+          results.push({
+            kind: event.kind,
+            transaction_id:
+              event.kind === "refunded" ? event.refund_id : event.kind === "paid" ? event.transaction_id : "",
+            ok: applied.ok,
+            ...(applied.order
+              ? { out_trade_no: applied.order.out_trade_no, status: applied.order.status }
+              : {}),
+            ...(applied.detail ? { detail: applied.detail } : {}),
+          });
+        }
+        return { transactions: results.length, unverified: found.value.unverified, results };
+      },
+    }),
   },
 });

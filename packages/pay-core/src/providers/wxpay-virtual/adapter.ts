@@ -3,16 +3,42 @@ import type {
   CreateOptions,
   GatewayPayment,
   GatewayRefund,
+  GatewayRefundState,
+  GatewayTradeState,
   NotifyEvent,
   NotifyReply,
   Outcome,
   PaymentAdapter,
+  PaymentReference,
   PlanFor,
   RawNotification,
+  RefundRequest,
 } from "../../adapter";
 import { PayKitError } from "../../errors";
 import { type WxpayVirtualConfig, type WxpayVirtualConfigInput, wxpayVirtualConfigSchema } from "./config";
 import { decryptPush, pushSignature, sameHex, userSignature, virtualPaySig } from "./sign";
+import { XpayClient } from "./xpay";
+
+/**
+ * query_order's `status`: 0 initialised, 1 created, 2 paid (to deliver), 3 delivering, 4 delivered, 5 refunded,
+ * 6 closed, 7 refund failed, 8 refunded to the user, 9 game notified, 10 waiting for active delivery.
+ */
+const ORDER_STATE: Record<number, GatewayTradeState> = {
+  0: "unpaid",
+  1: "unpaid",
+  2: "paid",
+  3: "paid",
+  4: "paid",
+  5: "refunded",
+  6: "closed",
+  7: "paid",
+  8: "refunded",
+  9: "paid",
+  10: "paid",
+};
+
+/** A refund order's `status` as query_order gives it. */
+const REFUND_STATE: Record<number, GatewayRefundState> = { 5: "succeeded", 8: "succeeded", 7: "abnormal" };
 
 /** Where the adapter finds a buyer's current session_key (from the latest wx.login + code2Session). */
 export type SessionKeyLookup = (appId: string, openid: string) => Promise<string | undefined>;
@@ -57,12 +83,14 @@ export class WxpayVirtualAdapter implements PaymentAdapter {
   readonly provider = "wxpay-virtual" as const;
   readonly payTypes: readonly string[] = ["wxpay-virtual_mp-weixin"];
   readonly config: WxpayVirtualConfig;
+  private readonly xpay: XpayClient;
 
   constructor(
     config: WxpayVirtualConfigInput,
     private readonly sessionKeys: SessionKeyLookup,
   ) {
     this.config = wxpayVirtualConfigSchema.parse(config);
+    this.xpay = new XpayClient(this.config, () => this.appKey);
   }
 
   private get appKey(): string {
@@ -133,11 +161,58 @@ export class WxpayVirtualAdapter implements PaymentAdapter {
     return { status: "succeeded", value: { orderInfo } };
   }
 
-  /** xpay/query_order needs an access_token; not implemented yet: the outcome is unknown, never a guess. */
-  async queryPayment(): Promise<Outcome<GatewayPayment>> {
+  /** An order as query_order has it (the buyer's openid is required). */
+  private async order(
+    orderId: string,
+    openid: string | undefined,
+  ): Promise<Outcome<Record<string, unknown>>> {
+    if (!openid) {
+      return {
+        status: "failed",
+        error: new PayKitError("INVALID_INPUT", "query_order needs the buyer's openid (the order has none)", {
+          provider: "wxpay-virtual",
+        }),
+      };
+    }
+    const answer = await this.xpay.call("/xpay/query_order", {
+      openid,
+      env: this.config.env,
+      order_id: orderId,
+    });
+    if (answer.status !== "succeeded") return answer;
+    const order = answer.value.order;
+    if (typeof order !== "object" || order === null)
+      return { status: "unknown", reason: "query_order answered without an order", cause: answer.value };
+    return { status: "succeeded", value: order as Record<string, unknown> };
+  }
+
+  /**
+   * xpay/query_order: the order's state; a paid one carries the same transaction id (wxpay_order_id) as its delivery
+   * push, so a lost push is recovered through the same path.
+   * @see https://developers.weixin.qq.com/miniprogram/dev/platform-capabilities/business-capabilities/virtual-payment.html#_2-2-查询创建的订单（现金单，非代币单）
+   */
+  async queryPayment(reference: PaymentReference): Promise<Outcome<GatewayPayment>> {
+    if (!("out_trade_no" in reference))
+      return { status: "unknown", reason: "virtual-payment orders are looked up by out_trade_no" };
+    const answer = await this.order(reference.out_trade_no, reference.openid);
+    if (answer.status !== "succeeded") return answer;
+    const o = answer.value;
+    const state = ORDER_STATE[Number(o.status)] ?? "unpaid";
+    const paid = state === "paid" || state === "refunded";
+    const transactionId =
+      typeof o.wxpay_order_id === "string" && o.wxpay_order_id
+        ? o.wxpay_order_id
+        : `xpay:${reference.out_trade_no}`;
     return {
-      status: "unknown",
-      reason: "querying virtual-payment orders (xpay/query_order) is not implemented yet",
+      status: "succeeded",
+      value: {
+        state,
+        out_trade_no: String(o.order_id ?? reference.out_trade_no),
+        ...(paid ? { transaction_id: transactionId } : {}),
+        ...(paid && typeof o.order_fee === "number" ? { total_fee: o.order_fee } : {}),
+        ...(paid && typeof o.paid_time === "number" ? { paid_at: new Date(o.paid_time * 1000) } : {}),
+        raw: o,
+      },
     };
   }
 
@@ -146,19 +221,67 @@ export class WxpayVirtualAdapter implements PaymentAdapter {
     return { status: "succeeded", value: { closed: true } };
   }
 
-  async refund(): Promise<Outcome<GatewayRefund>> {
+  /**
+   * xpay/refund_order: asks what is left of the order (query_order's left_fee, which the refund must name), then
+   * refunds. The refund settles later: its push (xpay_refund_notify) or queryRefund says when.
+   * @see https://developers.weixin.qq.com/miniprogram/dev/platform-capabilities/business-capabilities/virtual-payment.html#_2-4-退款
+   */
+  async refund(request: RefundRequest): Promise<Outcome<GatewayRefund>> {
+    const order = await this.order(request.out_trade_no, request.openid);
+    if (order.status !== "succeeded") return order;
+    const left = order.value.left_fee;
+    if (typeof left !== "number")
+      return { status: "unknown", reason: "query_order answered without left_fee", cause: order.value };
+    const answer = await this.xpay.call("/xpay/refund_order", {
+      openid: request.openid,
+      order_id: request.out_trade_no,
+      refund_order_id: request.out_refund_no,
+      left_fee: left,
+      refund_fee: request.refund_fee,
+      biz_meta: "",
+      refund_reason: "0",
+      req_from: "3",
+      env: this.config.env,
+    });
+    if (answer.status !== "succeeded") return answer;
+    const a = answer.value;
     return {
-      status: "failed",
-      error: new PayKitError(
-        "CONFIG_INVALID",
-        "refunds of virtual payments (xpay/refund_order) are not implemented yet",
-        { provider: "wxpay-virtual" },
-      ),
+      status: "succeeded",
+      value: {
+        state: "processing",
+        out_trade_no: request.out_trade_no,
+        out_refund_no: request.out_refund_no,
+        ...(typeof a.refund_wx_order_id === "string" ? { refund_id: a.refund_wx_order_id } : {}),
+        refund_fee: request.refund_fee,
+        raw: a,
+      },
     };
   }
 
-  async queryRefund(): Promise<Outcome<GatewayRefund>> {
-    return { status: "unknown", reason: "querying virtual-payment refunds is not implemented yet" };
+  /** A refund order is an order of its own at xpay: query_order with the refund's number. */
+  async queryRefund(reference: {
+    out_trade_no: string;
+    out_refund_no: string;
+    openid?: string;
+  }): Promise<Outcome<GatewayRefund>> {
+    const answer = await this.order(reference.out_refund_no, reference.openid);
+    if (answer.status !== "succeeded") return answer;
+    const o = answer.value;
+    const status = Number(o.status);
+    return {
+      status: "succeeded",
+      value: {
+        state: REFUND_STATE[status] ?? "processing",
+        out_trade_no: reference.out_trade_no,
+        out_refund_no: reference.out_refund_no,
+        ...(typeof o.wx_order_id === "string" ? { refund_id: o.wx_order_id } : {}),
+        refund_fee: typeof o.order_fee === "number" ? o.order_fee : 0,
+        ...(typeof o.update_time === "number" && REFUND_STATE[status] === "succeeded"
+          ? { refunded_at: new Date(o.update_time * 1000) }
+          : {}),
+        raw: o,
+      },
+    };
   }
 
   /**

@@ -1,4 +1,8 @@
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import type {
+  Bill,
+  BillOptions,
   CreatedPayment,
   CreateOptions,
   GatewayPayment,
@@ -14,9 +18,11 @@ import type {
   RawNotification,
   RefundRequest,
 } from "../../adapter";
+import { DEFAULT_BILL_MAX_BYTES } from "../../bills/read";
 import { PayKitError } from "../../errors";
 import { parseRfc3339, toWechatTime } from "../../time";
 import { decryptResource, type EncryptedResource } from "./aead";
+import { parseWechatTradeBill } from "./bill";
 import { WxpayClient } from "./client";
 import { type WxpayConfig, type WxpayConfigInput, wxpayConfigSchema } from "./config";
 import { appPayParams, jsapiPayParams } from "./sign";
@@ -243,6 +249,60 @@ export class WxpayAdapter implements PaymentAdapter {
       ...(success !== undefined ? { refunded_at: new Date(success) } : {}),
       raw: d,
     };
+  }
+
+  /**
+   * The trade bill of a Beijing day (bill_type ALL: payments and refunds), gzipped: asks for its download_url, downloads
+   * it (signed, at most maxBytes), unpacks it (at most maxBytes) and checks it against the SHA1 the answer gave before
+   * it is parsed. A day with no trade has no bill (NO_STATEMENT_EXIST): an empty one.
+   * @see https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_1_6.shtml (trade bill)
+   * @see https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_1_8.shtml (download)
+   */
+  async downloadBill(date: string, options: BillOptions = {}): Promise<Outcome<Bill>> {
+    const maxBytes = options.maxBytes ?? DEFAULT_BILL_MAX_BYTES;
+    const bill: Bill = { provider: "wxpay", date, payments: [], refunds: [] };
+    const empty: Outcome<Bill> = { status: "succeeded", value: bill };
+    const answer = await this.client.call(
+      "GET",
+      `/v3/bill/tradebill?bill_date=${encodeURIComponent(date)}&bill_type=ALL&tar_type=GZIP`,
+      undefined,
+      options.signal,
+    );
+    if (answer.status === "failed" && answer.error.gatewayCode === "NO_STATEMENT_EXIST") return empty;
+    if (answer.status !== "succeeded") return answer;
+    const { hash_type: hashType, hash_value: hashValue, download_url: url } = answer.value.data;
+    if (hashType !== "SHA1" || typeof hashValue !== "string" || typeof url !== "string")
+      return {
+        status: "unknown",
+        reason: "the trade bill answer lacks download_url or a SHA1 hash",
+        cause: answer.value.data,
+      };
+    let text: string;
+    try {
+      const packed = await this.client.download(url, maxBytes, options.signal);
+      const raw = gunzipSync(packed, { maxOutputLength: maxBytes });
+      if (createHash("sha1").update(raw).digest("hex") !== hashValue.toLowerCase())
+        return {
+          status: "unknown",
+          reason: "the downloaded trade bill does not match its SHA1 hash: download it again",
+        };
+      text = raw.toString("utf8");
+    } catch (cause) {
+      const why =
+        cause instanceof RangeError
+          ? `the unpacked bill is larger than ${maxBytes} bytes`
+          : (cause as Error).message;
+      return { status: "unknown", reason: `the trade bill could not be downloaded: ${why}`, cause };
+    }
+    try {
+      return { status: "succeeded", value: { ...bill, ...parseWechatTradeBill(text, this.config.mchId) } };
+    } catch (cause) {
+      return {
+        status: "unknown",
+        reason: `the trade bill could not be read: ${(cause as Error).message}`,
+        cause,
+      };
+    }
   }
 
   /**

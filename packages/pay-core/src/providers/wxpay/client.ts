@@ -1,6 +1,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { Agent, type Dispatcher, request } from "undici";
 import type { Outcome } from "../../adapter";
+import { downloadLimited } from "../../bills/read";
 import { PayKitError, type PayKitErrorCode } from "../../errors";
 import { decryptResource, type EncryptedResource } from "./aead";
 import type { WxpayConfig } from "./config";
@@ -125,6 +126,34 @@ export class WxpayClient {
     }
     if (status >= 400) return { status: "failed", error: this.gatewayError(data, requestId) };
     return { status: "succeeded", value: { status, data } };
+  }
+
+  /**
+   * Downloads a file the API named (a bill's download_url), signed like any call, reading at most `maxBytes`. The
+   * answer is not signed (WeChat signs only JSON answers): the caller checks the file against the hash it was given.
+   * Only a URL on the configured gateway is fetched, so our Authorization never goes anywhere else.
+   */
+  async download(url: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const base = new URL(this.config.baseUrl);
+    const target = new URL(url);
+    if (target.origin !== base.origin) throw new Error(`the download URL is not on ${base.origin}: refused`);
+    const path = target.pathname + target.search;
+    return downloadLimited(target.href, {
+      maxBytes,
+      timeoutMs: this.config.timeoutMs,
+      ...(signal ? { signal } : {}),
+      headers: {
+        authorization: authorization({
+          mchId: this.config.mchId,
+          serialNo: this.config.serialNo,
+          privateKey: this.privateKey,
+          method: "GET",
+          url: path,
+          body: "",
+        }),
+        "user-agent": "paykit (+https://github.com/paykit)",
+      },
+    });
   }
 
   /** One signed request; the caller reads the body (undici keeps the connection only once it is read). */

@@ -29,6 +29,8 @@ export const wxpayConfigSchema = z
     serialNo: z
       .string()
       .regex(/^[0-9A-Fa-f]{8,40}$/, "serialNo is the merchant API certificate's serial, in hex"),
+    /** The merchant API certificate (apiclient_cert.pem), optional: `paykit doctor` checks serialNo and expiry with it. */
+    certificate: z.string().max(16_384).optional(),
     publicKey: z
       .string()
       .includes("PUBLIC KEY", { message: "publicKey is the WeChat Pay public key (PEM)" })
