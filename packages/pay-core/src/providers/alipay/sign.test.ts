@@ -126,7 +126,7 @@ describe("the app private key", () => {
     for (const form of forms) {
       const content = "app_id=2021000000000000&method=alipay.trade.query";
       const { rsa2Sign } = await import("./sign");
-      expect(rsa2Verify(publicKey, content, rsa2Sign(privateKeyOf(form), content))).toBe(true);
+      expect(rsa2Verify(publicKey, content, await rsa2Sign(privateKeyOf(form), content))).toBe(true);
     }
   });
 });
