@@ -8,18 +8,14 @@ import {
   type Database,
   type Db,
   describeError,
-  ERROR_CODES,
   isCleanText,
   localeOf,
-  localizeError,
   MasterKeys,
   MerchantRegistry,
-  type MessageLocale,
   merchantsOfFile,
   type OrderTypeHandler,
   OrderWatch,
   openDatabase,
-  type PayKitErrorCode,
   PaymentService,
   type ProviderRegistry,
   TenantStore,
@@ -33,11 +29,14 @@ import { principalOf } from "./access";
 import { answerDirectly, streamDirectly } from "./direct-call";
 import type { ApiEnv } from "./env";
 import { privateDirectory, tightenTree } from "./files";
+import { BodyTooLarge, clientIp, header, rawBody, sendError } from "./http";
 import { Idempotency } from "./idempotency";
 import { RateLimiter, StreamSlots } from "./limits";
 import { answerRest } from "./rest/handler";
 import { appRouter } from "./router/index";
 import type { Context } from "./trpc";
+
+export { clientIp } from "./http";
 
 export interface Api {
   url: string;
@@ -51,52 +50,6 @@ export interface Api {
 
 /** A gateway's notifications: /notify/<provider>/<pid> (the provider module decides what it accepts there). */
 const NOTIFY_ROUTE = /^\/notify\/([a-z0-9-]{1,32})\/([A-Za-z0-9_-]{1,64})\/?$/;
-
-/** The client's IP: the socket's, or X-Forwarded-For's entry added by the outermost of `trust` proxies. */
-export function clientIp(req: IncomingMessage, trust: number): string | undefined {
-  let ip = req.socket.remoteAddress;
-  if (trust > 0) {
-    const hops = String(req.headers["x-forwarded-for"] ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
-    ip = hops[hops.length - trust] ?? ip;
-  }
-  return ip?.replace(/^::ffff:/, "");
-}
-
-class BodyTooLarge extends Error {}
-
-/** The request body, up to `limit` bytes; BodyTooLarge past it (nothing more is read). */
-async function rawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** A paykit error as a plain JSON answer (outside tRPC: the notify routes, limits, health). */
-function sendError(
-  res: ServerResponse,
-  code: PayKitErrorCode,
-  message: string,
-  requestId: string,
-  locale: MessageLocale = "en",
-) {
-  if (res.headersSent) return void res.end();
-  res.writeHead(ERROR_CODES[code].status, { "Content-Type": "application/json" });
-  const words = localizeError({ code, message }, locale);
-  res.end(JSON.stringify({ ...words, retryable: ERROR_CODES[code].retryable, requestId }));
-}
-
-const header = (req: IncomingMessage, name: string) => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-};
 
 export interface StartOptions {
   /**
