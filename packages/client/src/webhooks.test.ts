@@ -57,6 +57,16 @@ describe("verifyWebhook", () => {
     expect(() => verifyWebhook(raw, header, s)).toThrow(message);
   });
 
+  it("refuses an empty or short secret (an unset variable) even for a body signed with it, and a NaN tolerance", () => {
+    const t = now();
+    const forged = `t=${t},v1=${sign("", t, body)}`;
+    expect(() => verifyWebhook(body, forged, "")).toThrow(/empty or too short/);
+    expect(() => verifyWebhook(body, forged, ["", secret()])).toThrow(/empty or too short/);
+    const s = secret();
+    const old = `t=${t - 3600},v1=${sign(s, t - 3600, body)}`;
+    expect(() => verifyWebhook(body, old, s, { toleranceSec: Number.NaN })).toThrow(/toleranceSec/);
+  });
+
   it("refuses a parsed object: only the raw body verifies", () => {
     const s = secret();
     const t = now();

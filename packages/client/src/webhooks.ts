@@ -49,6 +49,9 @@ export function verifyWebhook(
   if (signatures.length === 0)
     throw new WebhookVerificationError("the Paykit-Signature header has no v1 signature");
   const tolerance = options.toleranceSec ?? 300;
+  // A NaN or negative tolerance would turn the replay check off without a word: refuse it.
+  if (!Number.isFinite(tolerance) || tolerance < 0)
+    throw new WebhookVerificationError("toleranceSec must be a number of seconds, 0 or more");
   const now = Math.floor((options.now ?? Date.now()) / 1000);
   if (Math.abs(now - timestamp) > tolerance)
     throw new WebhookVerificationError(
@@ -58,6 +61,11 @@ export function verifyWebhook(
   const signed = Buffer.concat([Buffer.from(`${timestamp}.`, "utf8"), body]);
   const keys = typeof secrets === "string" ? [secrets] : secrets;
   if (keys.length === 0) throw new WebhookVerificationError("give the endpoint's signing secret");
+  // An unset environment variable (`?? ""`) must not become a key anyone can sign with.
+  if (keys.some((secret) => typeof secret !== "string" || secret.length < 16))
+    throw new WebhookVerificationError(
+      "a signing secret is empty or too short: give the endpoint's secret (whsec_...) as paykit showed it",
+    );
   const ok = keys.some((secret) => {
     const expected = createHmac("sha256", secret).update(signed).digest();
     return signatures.some((s) => timingSafeEqual(expected, Buffer.from(s, "hex")));

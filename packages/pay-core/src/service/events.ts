@@ -5,6 +5,7 @@ import { describeError, isDatabaseUnavailable } from "../store/faults";
 import type { OrderRow } from "../store/orders";
 import type { RefundRow } from "../store/refunds";
 import { events, orders, type SecondPaymentRow } from "../store/schema";
+import { runWithin } from "./deadline";
 import type { HandlerOrder, Logger, OrderHooks, OrderTypeHandler, RefundSource } from "./views";
 
 /** Back-off for a hook that failed: soon at first, then less often, at most hourly. */
@@ -198,7 +199,9 @@ export class Events {
       await tx.transaction(async (savepoint) => {
         const sp = savepoint as unknown as Db;
         if (hook) {
-          const ok = await this.withTimeout(hook(event.event_id, event.data, sp));
+          const ok = await runWithin(this.options.handlerTimeoutMs, "the hook", sp, (db) =>
+            hook(event.event_id, event.data, db),
+          );
           if (ok === false) throw new Error("the hook returned false");
         }
         await this.store.hookRan(sp, event.id, { done: true });
@@ -223,22 +226,6 @@ export class Events {
         "hook failed; it will run again",
       );
       return "failed";
-    }
-  }
-
-  private async withTimeout<T>(running: Promise<T>): Promise<T> {
-    running.catch(() => undefined); // once timed out, its late failure is nobody's to hear
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`the hook did not finish within ${this.options.handlerTimeoutMs} ms`)),
-        this.options.handlerTimeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([running, timeout]);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

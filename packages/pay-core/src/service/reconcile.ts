@@ -359,8 +359,13 @@ export class Reconciliation {
       out_refund_no: r.out_refund_no,
       bill_fee: r.refund_fee,
     };
+    // A console refund with no request number cannot be told from another of the same trade: a person decides.
+    if (!r.out_refund_no)
+      return { ...base, kind: "refund_unnumbered", detail: "the bill's refund has no request number" };
     const known = await this.ctx.refunds.find(pid, r.out_refund_no);
     if (known) {
+      if (known.out_trade_no !== r.out_trade_no)
+        return { ...base, kind: "refund_other_order", detail: `paykit has it for ${known.out_trade_no}` };
       if (known.refund_fee !== r.refund_fee)
         return { ...base, kind: "refund_amount_mismatch", paykit_fee: known.refund_fee };
       if (known.status === "succeeded") return "matched";

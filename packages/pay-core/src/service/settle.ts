@@ -4,6 +4,7 @@ import type { Db } from "../store/db";
 import type { NotificationEntry } from "../store/notifications";
 import type { OrderRow } from "../store/orders";
 import type { ServiceContext } from "./context";
+import { runWithin } from "./deadline";
 import { hooksOf } from "./events";
 import type { Merchant } from "./merchants";
 import type { SecondPayments } from "./second-payments";
@@ -260,20 +261,9 @@ export class Settlement {
     if (!hooks) throw new Error(`no handler registered for type ${order.type}`);
     // A type with hooks but no onPaid has nothing to do when paid.
     const handler = hooks.onPaid ?? (async () => true);
-    const running = handler({ ...order.custom, ...order } as HandlerOrder, { db: tx, pid: order.pid });
-    running.catch(() => undefined); // once timed out, its late failure is nobody's to hear
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`the handler did not finish within ${this.handlerTimeoutMs} ms`)),
-        this.handlerTimeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([running, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return runWithin(this.handlerTimeoutMs, "the handler", tx, (db) =>
+      handler({ ...order.custom, ...order } as HandlerOrder, { db, pid: order.pid }),
+    );
   };
 
   async runHandler(orderId: number) {

@@ -105,7 +105,17 @@ export const adminRouter = router({
 
   /** Ends a credential now, or after `inMs` (the overlap of a rotation). */
   revokeCredential: adminProcedure
-    .input(z.object({ id: z.number().int().positive(), inMs: z.number().int().min(0).optional() }))
+    .input(
+      z.object({
+        id: z.number().int().positive().max(2_147_483_647),
+        inMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(365 * 86400_000)
+          .optional(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const revoked = await ctx.tenants.revokeCredential(input.id, input.inMs ?? 0);
       await ctx.merchants.refresh();

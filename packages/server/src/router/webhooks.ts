@@ -8,7 +8,8 @@ const eventTypes = z
   .array(z.enum([...EVENT_TYPES, "*"]))
   .min(1)
   .max(10);
-const endpointId = z.number().int().positive();
+// Ids are PostgreSQL integers: a larger one is a 400, not the database's "out of range" as a 500.
+const endpointId = z.number().int().positive().max(2_147_483_647);
 const eventId = z.string().regex(/^evt_[0-9a-f]{24}$/, "an event id is evt_ and 24 hex digits");
 const url = z.string().min(1).max(2048);
 
@@ -81,7 +82,7 @@ export const webhooksRouter = router({
         pid,
         type: z.enum(EVENT_TYPES).optional(),
         out_trade_no: z.string().min(1).max(64).optional(),
-        before: z.number().int().positive().optional(),
+        before: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
         limit: z.number().int().min(1).max(200).default(50),
       }),
     )

@@ -18,10 +18,10 @@ const DETAIL = [
 ].join("\r\n");
 const SUMMARY = "#支付宝业务汇总查询\r\n门店编号,门店名称,交易订单总笔数\r\n,,1\r\n";
 
-const zip = () =>
+const zip = (detail = DETAIL) =>
   zipSync({
     "20881234567890120156_20261121_业务明细(汇总).csv": iconv.encode(SUMMARY, "gbk"),
-    "20881234567890120156_20261121_业务明细.csv": iconv.encode(DETAIL, "gbk"),
+    "20881234567890120156_20261121_业务明细.csv": iconv.encode(detail, "gbk"),
   });
 
 describe("parseAlipayBillZip", () => {
@@ -41,6 +41,13 @@ describe("parseAlipayBillZip", () => {
         out_refund_no: "T20261121002-1",
         refund_fee: 150,
       }),
+    ]);
+  });
+
+  it("leaves a console refund without a request number unnumbered (reconciliation flags it), not the trade's number", () => {
+    const bill = parseAlipayBillZip(zip(DETAIL.replace("T20261121002-1\t", "\t")), 1 << 20);
+    expect(bill.refunds).toEqual([
+      expect.objectContaining({ out_trade_no: "T20261121002", out_refund_no: "" }),
     ]);
   });
 

@@ -76,8 +76,9 @@ function parseDetail(rows: string[][], headerAt: number) {
       refunds.push({
         out_trade_no: get("商户订单号"),
         transaction_id: get("支付宝交易号"),
-        // A refund made in Alipay's console may have no request number: the trade's own stands for it.
-        out_refund_no: requestNo || get("支付宝交易号"),
+        // A refund made in Alipay's console may have no request number: left empty, reconciliation flags it (two
+        // such refunds of one trade could not be told apart).
+        out_refund_no: requestNo,
         refund_id: get("支付宝交易号"),
         refund_fee: fen,
         refunded_at: when,

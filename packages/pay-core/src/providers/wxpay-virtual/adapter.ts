@@ -79,6 +79,14 @@ interface PushMessage {
  * signature (the buyer's session_key). Delivery notifications arrive by message push, secure mode: verified with the
  * Token, decrypted with the EncodingAESKey, the appid checked.
  */
+/**
+ * The payment's id at paykit: xpay takes one payment per order number (coin payments have no WeChat Pay transaction
+ * at all), so the order number is the payment's identity. The same from a query and from a push; WeChat Pay's own
+ * transaction id, when there is one, stays in the raw answer. An id taken from one source and not the other would
+ * make the order's own payment look like a second one.
+ */
+const xpayTransactionId = (outTradeNo: string) => `xpay:${outTradeNo}`;
+
 export class WxpayVirtualAdapter implements PaymentAdapter {
   readonly provider = "wxpay-virtual" as const;
   readonly payTypes: readonly string[] = ["wxpay-virtual_mp-weixin"];
@@ -199,10 +207,7 @@ export class WxpayVirtualAdapter implements PaymentAdapter {
     const o = answer.value;
     const state = ORDER_STATE[Number(o.status)] ?? "unpaid";
     const paid = state === "paid" || state === "refunded";
-    const transactionId =
-      typeof o.wxpay_order_id === "string" && o.wxpay_order_id
-        ? o.wxpay_order_id
-        : `xpay:${reference.out_trade_no}`;
+    const transactionId = xpayTransactionId(reference.out_trade_no);
     return {
       status: "succeeded",
       value: {
@@ -339,7 +344,7 @@ export class WxpayVirtualAdapter implements PaymentAdapter {
         ...base,
         kind: "paid",
         out_trade_no: message.OutTradeNo,
-        transaction_id: message.WeChatPayInfo?.TransactionId ?? `xpay:${message.OutTradeNo}`,
+        transaction_id: xpayTransactionId(message.OutTradeNo),
         total_fee: total,
         paid_at: new Date(paidAt * 1000),
         appId: this.config.appId,
