@@ -213,13 +213,14 @@ export class WebhookDispatcher {
     event: EventRow | undefined,
     endpoint: WebhookEndpointRow | undefined,
   ): Promise<void> {
-    if (!event || !endpoint) {
+    if (!event || !endpoint?.enabled) {
+      // Nothing to send, or nowhere the merchant wants it sent now: replay the event once the endpoint is enabled.
       await this.db
         .update(webhookDeliveries)
         .set({
           status: "failed",
           next_attempt_at: null,
-          last_error: event ? "no such endpoint" : "no such event",
+          last_error: !event ? "no such event" : !endpoint ? "no such endpoint" : "the endpoint is disabled",
         })
         .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.attempts, d.attempts)));
       return;
