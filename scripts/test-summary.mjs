@@ -8,10 +8,12 @@ import { join } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const reports = ["apps", "packages"].flatMap((dir) =>
   existsSync(join(root, dir))
-    ? readdirSync(join(root, dir)).map((name) => ({
-        name: `${dir}/${name}`,
-        file: join(root, dir, name, "test-results.json"),
-      }))
+    ? readdirSync(join(root, dir), { withFileTypes: true })
+        .filter((entry) => entry.isDirectory()) // packages/ holds a shared tsconfig file too
+        .map(({ name }) => ({
+          name: `${dir}/${name}`,
+          file: join(root, dir, name, "test-results.json"),
+        }))
     : [],
 );
 

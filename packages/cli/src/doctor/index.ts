@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { MessageLocale } from "@paykit/pay-core";
-import { type Check, liveChecks, offlineChecks } from "./checks";
+import { type Check, offlineChecks } from "./checks";
+import { liveChecks } from "./live";
 import { DOCTOR_LABELS, DOCTOR_MESSAGES } from "./messages";
 
 export type { Check } from "./checks";

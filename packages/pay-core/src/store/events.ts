@@ -166,7 +166,16 @@ export class EventStore {
 
   /** Forgets events, deliveries and attempts older than `before` (deliveries still pending are kept). */
   async prune(before: Date): Promise<void> {
-    await this.db.delete(events).where(lt(events.create_date, before));
+    // Never an event whose hook has still to run, nor one a pending delivery (a retry, a replay) will send.
+    await this.db
+      .delete(events)
+      .where(
+        and(
+          lt(events.create_date, before),
+          ne(events.hook_state, "pending"),
+          sql`not exists (select 1 from ${webhookDeliveries} d where d.event_id = ${events.event_id} and d.status = 'pending')`,
+        ),
+      );
     const old = this.db
       .select({ id: webhookDeliveries.id })
       .from(webhookDeliveries)

@@ -1,6 +1,8 @@
 import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { privateAddressOf, RETRY_FOR_MS, retryDelayMs } from "./dispatcher";
+import { postWebhook, privateAddressOf, RETRY_FOR_MS, retryDelayMs } from "./dispatcher";
 import { signatureHeader } from "./signature";
 
 describe("webhook deliveries", () => {
@@ -38,4 +40,36 @@ describe("webhook deliveries", () => {
   it("calls a public address", async () => {
     expect(await privateAddressOf("https://203.0.113.7/paykit")).toBeUndefined();
   });
+
+  it("checks the address the connection goes to: a name resolving to this host is refused at connect time", async () => {
+    let received = 0;
+    const server = createServer((_, res) => {
+      received++;
+      res.end("ok");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    // `localhost` is a name: no check made apart from the connection can be fooled by what it resolves to later.
+    const url = `http://localhost:${port}/paykit`;
+    const send = (allowPrivate: boolean) =>
+      postWebhook(url, { "Content-Type": "application/json" }, "{}", {
+        signal: AbortSignal.timeout(5000),
+        allowPrivate,
+      });
+    try {
+      await expect(send(false)).rejects.toThrow(/not a public address/);
+      expect(received).toBe(0);
+      expect(await send(true)).toBe(200); // a single-host setup that allows it
+      expect(received).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+
+  it.each(["http://[64:ff9b::7f00:1]/hook", "http://224.0.0.1/hook", "http://[2002:7f00:1::]/hook"])(
+    "refuses %s (NAT64, multicast, 6to4 forms of private addresses)",
+    async (url) => {
+      expect(await privateAddressOf(url)).toMatch(/private address/);
+    },
+  );
 });

@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { lookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { BlockList, isIP, type LookupFunction } from "node:net";
 import { hostname } from "node:os";
 import { and, eq, inArray, lte } from "drizzle-orm";
 import type { Logger } from "../service/views";
@@ -17,6 +20,9 @@ import {
 } from "../store/schema";
 import type { WebhookEndpoints } from "./endpoints";
 import { SIGNATURE_HEADER, signatureHeader } from "./signature";
+
+/** Attempts in flight at once to one endpoint, per instance: a slow endpoint takes at most this many slots. */
+const PER_ENDPOINT = 2;
 
 /** Retries go on for this long after the event (times WEBHOOK_TIME_SCALE), then the delivery is `failed`. */
 export const RETRY_FOR_MS = 3 * 86400_000;
@@ -56,15 +62,21 @@ for (const [net, bits] of [
   ["127.0.0.0", 8],
   ["169.254.0.0", 16],
   ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
   ["192.168.0.0", 16],
   ["198.18.0.0", 15],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
 ] as const)
   PRIVATE.addSubnet(net, bits, "ipv4");
 for (const [net, bits] of [
   ["::", 128],
   ["::1", 128],
+  ["64:ff9b::", 96],
+  ["2002::", 16],
   ["fc00::", 7],
   ["fe80::", 10],
+  ["ff00::", 8],
 ] as const)
   PRIVATE.addSubnet(net, bits, "ipv6");
 
@@ -75,6 +87,55 @@ export async function privateAddressOf(url: string): Promise<string | undefined>
   // (An IPv4-mapped IPv6 address is checked as the IPv4 address it maps: BlockList does so itself.)
   const found = addresses.find((a) => PRIVATE.check(a.address, a.family === 6 ? "ipv6" : "ipv4"));
   return found ? `${host} is a private address (${found.address})` : undefined;
+}
+
+const isPrivate = (a: { address: string; family: number }) =>
+  PRIVATE.check(a.address, a.family === 6 ? "ipv6" : "ipv4");
+
+/**
+ * The DNS lookup of a delivery's connection: it refuses a name that resolves to a private address, and the connection
+ * goes to the address it checked. A check made apart from the connection could be answered with a public address
+ * and the connection with a private one (DNS rebinding).
+ */
+const guardedLookup: LookupFunction = (host, options, callback) => {
+  dnsLookup(host, { ...options, all: true }, (error, found) => {
+    const addresses = found as unknown as LookupAddress[];
+    if (error) return callback(error, "", 4);
+    const refused = addresses.find(isPrivate);
+    if (refused || addresses.length === 0)
+      return callback(Object.assign(new Error(`${host} is not a public address`), { refused: true }), "", 4);
+    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+    const first = addresses[0] as LookupAddress;
+    callback(null, first.address, first.family);
+  });
+};
+
+/** POSTs `body` to `url` and answers the status; the receiver's body is not read. (Exported for its tests.) */
+export function postWebhook(
+  url: string,
+  headers: IncomingHttpHeaders,
+  body: string,
+  options: { signal: AbortSignal; allowPrivate: boolean },
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = send(
+      target,
+      {
+        method: "POST",
+        headers: { ...headers, "Content-Length": Buffer.byteLength(body) },
+        signal: options.signal,
+        ...(options.allowPrivate ? {} : { lookup: guardedLookup }),
+      },
+      (res) => {
+        resolve(res.statusCode ?? 0);
+        res.destroy();
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 
 /** The JSON body a delivery carries: the same bytes on every attempt of an event. */
@@ -97,7 +158,11 @@ export function eventBody(e: Pick<EventRow, "event_id" | "type" | "pid" | "creat
  */
 export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private claiming = false;
+  private claimed: Promise<number> | undefined;
+  private readonly flying = new Set<Promise<void>>();
+  /** Attempts in flight per endpoint id. */
+  private readonly perEndpoint = new Map<number, number>();
   private stopped = false;
   private lastWarn = 0;
   readonly worker: string;
@@ -126,34 +191,48 @@ export class WebhookDispatcher {
 
   start(): void {
     this.stopped = false;
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.tick()
-        .then((n) => n)
-        .catch((error: unknown) => {
-          if (Date.now() - this.lastWarn > 10_000) {
-            this.lastWarn = Date.now();
-            this.log?.warn({ error: describeError(error) }, "webhook deliveries not claimed; trying again");
-          }
-          return 0;
-        })
-        .then((n) => {
-          // A full batch: there may be more due now.
-          if (!this.stopped) this.timer = setTimeout(loop, n >= this.concurrency ? 0 : this.pollMs);
-        });
-    };
-    this.timer = setTimeout(loop, 0);
+    this.timer = setTimeout(() => this.loop(), 0);
+  }
+
+  /**
+   * Claims what free slots there are and starts those attempts without waiting for them: a slot is taken again as
+   * soon as its attempt ends, so one endpoint that is down (each attempt waiting out its timeout) does not hold up
+   * the deliveries of every other merchant.
+   */
+  private loop(): void {
+    if (this.stopped || this.claiming) return;
+    clearTimeout(this.timer);
+    this.claiming = true;
+    this.claimed = this.claim().catch((error: unknown) => {
+      if (Date.now() - this.lastWarn > 10_000) {
+        this.lastWarn = Date.now();
+        this.log?.warn({ error: describeError(error) }, "webhook deliveries not claimed; trying again");
+      }
+      return 0;
+    });
+    void this.claimed.then((claimed) => {
+      this.claiming = false;
+      // Every free slot filled: there may be more due now; else look again after pollMs (or when a slot frees).
+      const full = claimed > 0 && this.flying.size >= this.concurrency;
+      if (!this.stopped && !full) this.timer = setTimeout(() => this.loop(), claimed > 0 ? 0 : this.pollMs);
+    });
   }
 
   /** Stops claiming, and waits for the attempts in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    await this.claimed;
+    while (this.flying.size > 0) await Promise.allSettled([...this.flying]);
   }
 
-  /** Claims due deliveries and attempts each; returns how many it claimed. */
-  async tick(now = new Date()): Promise<number> {
+  /**
+   * Claims due deliveries for the free slots (at most PER_ENDPOINT in flight per endpoint) and starts each attempt;
+   * returns how many it started.
+   */
+  private async claim(now = new Date()): Promise<number> {
+    const free = this.concurrency - this.flying.size;
+    if (free <= 0) return 0;
     const leaseMs = this.timeoutMs + 30_000;
     const claimed = await this.db.transaction(async (tx) => {
       const due = await tx
@@ -161,19 +240,28 @@ export class WebhookDispatcher {
         .from(webhookDeliveries)
         .where(and(eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.next_attempt_at, now)))
         .orderBy(webhookDeliveries.next_attempt_at)
-        .limit(this.concurrency)
+        .limit(free * 4)
         .for("update", { skipLocked: true });
-      if (due.length === 0) return [];
+      const taken: WebhookDeliveryRow[] = [];
+      const perEndpoint = new Map(this.perEndpoint);
+      for (const d of due) {
+        if (taken.length >= free) break;
+        const n = perEndpoint.get(d.endpoint_id) ?? 0;
+        if (n >= PER_ENDPOINT) continue; // left for a later claim (its lock ends with this transaction)
+        perEndpoint.set(d.endpoint_id, n + 1);
+        taken.push(d);
+      }
+      if (taken.length === 0) return [];
       await tx
         .update(webhookDeliveries)
         .set({ next_attempt_at: new Date(now.getTime() + leaseMs) })
         .where(
           inArray(
             webhookDeliveries.id,
-            due.map((d) => d.id),
+            taken.map((d) => d.id),
           ),
         );
-      return due;
+      return taken;
     });
     if (claimed.length === 0) return 0;
     const eventRows = await this.db
@@ -194,17 +282,25 @@ export class WebhookDispatcher {
           claimed.map((d) => d.endpoint_id),
         ),
       );
-    await Promise.all(
-      claimed.map((d) =>
-        this.attempt(
-          d,
-          eventRows.find((e) => e.event_id === d.event_id),
-          endpointRows.find((e) => e.id === d.endpoint_id),
-        ).catch((error: unknown) =>
+    for (const d of claimed) {
+      this.perEndpoint.set(d.endpoint_id, (this.perEndpoint.get(d.endpoint_id) ?? 0) + 1);
+      const flight: Promise<void> = this.attempt(
+        d,
+        eventRows.find((e) => e.event_id === d.event_id),
+        endpointRows.find((e) => e.id === d.endpoint_id),
+      )
+        .catch((error: unknown) =>
           this.log?.warn({ delivery: d.id, error: describeError(error) }, "webhook outcome not recorded"),
-        ),
-      ),
-    );
+        )
+        .finally(() => {
+          this.flying.delete(flight);
+          const n = (this.perEndpoint.get(d.endpoint_id) ?? 1) - 1;
+          if (n <= 0) this.perEndpoint.delete(d.endpoint_id);
+          else this.perEndpoint.set(d.endpoint_id, n);
+          this.loop(); // a slot is free
+        });
+      this.flying.add(flight);
+    }
     return claimed.length;
   }
 
@@ -231,11 +327,14 @@ export class WebhookDispatcher {
     let status: number | undefined;
     let error: string | undefined;
     try {
-      const refused = this.allowPrivate ? undefined : await privateAddressOf(endpoint.url);
-      if (refused) throw Object.assign(new Error(refused), { refused: true });
-      const res = await fetch(endpoint.url, {
-        method: "POST",
-        headers: {
+      if (!endpoint.enabled) throw Object.assign(new Error("the endpoint is disabled"), { disabled: true });
+      // An address written as such is checked here; a name, by the connection's own lookup (guardedLookup).
+      const host = new URL(endpoint.url).hostname.replace(/^\[|\]$/g, "");
+      if (!this.allowPrivate && isIP(host) && isPrivate({ address: host, family: isIP(host) }))
+        throw Object.assign(new Error(`${host} is not a public address`), { refused: true });
+      status = await postWebhook(
+        endpoint.url,
+        {
           "Content-Type": "application/json",
           "User-Agent": "paykit-webhooks/1",
           "Paykit-Event-Id": event.event_id,
@@ -243,20 +342,26 @@ export class WebhookDispatcher {
           [SIGNATURE_HEADER]: signatureHeader(this.endpoints.secretsOf(endpoint), timestamp, body),
         },
         body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      status = res.status;
-      // What the receiver says is not ours to keep: at most a little of it is read, then the connection let go.
-      await res.body?.cancel().catch(() => undefined);
+        { signal: AbortSignal.timeout(this.timeoutMs), allowPrivate: this.allowPrivate },
+      );
       if (status < 200 || status > 299) error = `answered ${status}`;
     } catch (cause) {
-      const c = cause as { name?: string; cause?: { code?: string }; message?: string; refused?: boolean };
-      error = c.refused
-        ? `not sent: ${c.message} (WEBHOOK_ALLOW_PRIVATE)`
-        : c.name === "TimeoutError"
-          ? `no answer within ${this.timeoutMs} ms`
-          : `could not connect: ${c.cause?.code ?? c.message ?? "network error"}`;
+      const c = cause as {
+        name?: string;
+        code?: string;
+        cause?: { code?: string; refused?: boolean };
+        message?: string;
+        refused?: boolean;
+        disabled?: boolean;
+      };
+      // Said to the merchant in the delivery log: never an address of this api's network.
+      error = c.disabled
+        ? "not sent: the endpoint is disabled"
+        : c.refused || c.cause?.refused
+          ? "not sent: the endpoint's host is not a public address (see WEBHOOK_ALLOW_PRIVATE)"
+          : c.name === "TimeoutError" || c.name === "AbortError"
+            ? `no answer within ${this.timeoutMs} ms`
+            : `could not connect: ${c.code ?? c.cause?.code ?? "network error"}`;
     }
     const duration = Math.round(performance.now() - started);
     const attempt = d.attempts + 1;
