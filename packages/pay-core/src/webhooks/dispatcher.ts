@@ -309,14 +309,13 @@ export class WebhookDispatcher {
     event: EventRow | undefined,
     endpoint: WebhookEndpointRow | undefined,
   ): Promise<void> {
-    if (!event || !endpoint?.enabled) {
-      // Nothing to send, or nowhere the merchant wants it sent now: replay the event once the endpoint is enabled.
+    if (!event || !endpoint) {
       await this.db
         .update(webhookDeliveries)
         .set({
           status: "failed",
           next_attempt_at: null,
-          last_error: !event ? "no such event" : !endpoint ? "no such endpoint" : "the endpoint is disabled",
+          last_error: event ? "no such endpoint" : "no such event",
         })
         .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.attempts, d.attempts)));
       return;
