@@ -3,7 +3,7 @@
  * store itself (the same code, driver and pool size as the api), with no HTTP, no tRPC, no signing or verifying. What
  * the api reaches is read as a ratio to this: the share of the database's rate the rest of the api leaves.
  */
-import { type Database, OrderStore, openDatabase, planPayment } from "@paykit/pay-core";
+import { type Database, OrderStore, openDatabase, orderData, planPayment } from "@paykit/pay-core";
 import { goods } from "../src/handlers/goods";
 
 /** The goods type's paid hook, called as paykit calls it. */
@@ -77,7 +77,7 @@ export async function createCeiling(database: Database, prefix: string, seconds:
 /**
  * A notification's statements for `count` unpaid orders named `${prefix}1..count`: in one transaction, mark paid
  * (found by number and amount), the demo shop's goods handler (its fulfilment row), user_order_success with the
- * notification's log row; one commit.
+ * notification's log row and the payment.paid event; one commit.
  */
 export async function notifyCeiling(
   database: Database,
@@ -86,6 +86,19 @@ export async function notifyCeiling(
   totalFee: number,
 ): Promise<Ceiling> {
   const store = new OrderStore(database.db);
+  // The payment.paid event (and its webhook deliveries) rides on the last statement, as in the api.
+  store.listener = {
+    paid: async () => undefined,
+    paidEvent: (order) => ({
+      pid: order.pid,
+      type: "payment.paid",
+      out_trade_no: order.out_trade_no,
+      key: order.out_trade_no,
+      data: { order: orderData(order) },
+      hook: false,
+    }),
+    closed: async () => undefined,
+  };
   const result = await saturate(3600, count, async (i) => {
     const out = `${prefix}${i + 1}`;
     const paid = await store.payAndHandle(

@@ -111,6 +111,10 @@ describe("duplicate notifications (PostgreSQL)", () => {
           sql`select outcome, count(*)::int as n from pay_notifications where out_trade_no like ${`faultdup${stamp}%`} group by outcome`,
         );
         const byOutcome = Object.fromEntries(outcomes.map((r) => [r.outcome, r.n]));
+        const paidEvents = await rows<{ n: number }>(
+          database,
+          sql`select count(*)::int as n from pay_events where type = 'payment.paid' and out_trade_no like ${`faultdup${stamp}%`}`,
+        );
         expect(refusedCopies, "copies that were not acknowledged").toBe(0);
         expect(paid.map((r) => r.out_trade_no).sort()).toEqual([...numbers].sort());
         expect(paid.every((r) => r.status === 1 && r.user_order_success)).toBe(true);
@@ -118,8 +122,9 @@ describe("duplicate notifications (PostgreSQL)", () => {
         expect(fulfilled.every((r) => r.n === 1)).toBe(true);
         // A handler that ran twice would have failed on the fulfilment's primary key and been logged as such.
         expect(byOutcome).toEqual({ applied: ORDERS, duplicate: ORDERS * COPIES - ORDERS });
+        expect(paidEvents[0]?.n, "payment.paid events (one per order)").toBe(ORDERS);
         console.log(
-          `duplicate notifications: ${ORDERS} orders x ${COPIES} concurrent notifications over 2 api processes on PostgreSQL: ${byOutcome.applied} applied, ${byOutcome.duplicate} duplicates acknowledged, ${fulfilled.length} fulfilments (each once), 0 paid twice`,
+          `duplicate notifications: ${ORDERS} orders x ${COPIES} concurrent notifications over 2 api processes on PostgreSQL: ${byOutcome.applied} applied, ${byOutcome.duplicate} duplicates acknowledged, ${fulfilled.length} fulfilments (each once), ${paidEvents[0]?.n} payment.paid events, 0 paid twice`,
         );
       } finally {
         await Promise.all(apis.map((a) => a.stop()));

@@ -74,6 +74,7 @@ export class ServiceContext {
     // Every change that is an event tells it in its own transaction (see service/events.ts).
     this.store.listener = {
       paid: (tx, order) => events.paid(tx, order),
+      paidEvent: (order) => events.paidEvent(order),
       closed: (tx, order) => events.closed(tx, order),
     };
     this.refunds.listener = (tx, refund, order, source) =>

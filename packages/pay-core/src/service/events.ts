@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../store/db";
-import type { EventRow, EventStore, EventType } from "../store/events";
+import type { EventRow, EventStore, EventType, NewEvent } from "../store/events";
 import { describeError, isDatabaseUnavailable } from "../store/faults";
 import type { OrderRow } from "../store/orders";
 import type { RefundRow } from "../store/refunds";
@@ -85,14 +85,19 @@ export class Events {
 
   /** payment.paid, on the transaction that marks the order paid. */
   async paid(tx: Db, order: OrderRow): Promise<void> {
-    await this.store.insert(tx, {
+    await this.store.insert(tx, this.paidEvent(order));
+  }
+
+  /** The payment.paid event of an order (onPaid keeps its own state: no hook here). */
+  paidEvent(order: OrderRow): NewEvent {
+    return {
       pid: order.pid,
       type: "payment.paid",
       out_trade_no: order.out_trade_no,
       key: order.out_trade_no,
       data: { order: orderData(order) },
       hook: false,
-    });
+    };
   }
 
   /** payment.closed and onClosed, on the transaction that closes the order. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { and, asc, desc, eq, inArray, isNotNull, lt, lte, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, lt, lte, ne, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { type EventRow, events, webhookAttempts, webhookDeliveries, webhookEndpoints } from "./schema";
 
@@ -29,18 +29,12 @@ export interface NewEvent {
 }
 
 /**
- * Events and the webhook outbox. An event is written with one statement that also writes a pending delivery for each
- * of the merchant's enabled endpoints that wants its type, on the caller's transaction: the event, its deliveries and
- * the change that caused them commit together or not at all. (pid, type, key) is unique, so telling an event twice
- * writes nothing the second time.
+ * The common table expressions `e` (the event, unless written before) and `d` (its deliveries) that write an event, to
+ * put in a statement's WITH: EventStore.insert's own, or the one that marks a paid order handled (one round trip on a
+ * notification's path).
  */
-export class EventStore {
-  constructor(readonly db: Db) {}
-
-  /** Writes an event and its deliveries on `tx`; undefined when it was written before. */
-  async insert(tx: Db, event: NewEvent): Promise<{ id: number; event_id: string } | undefined> {
-    const result = await tx.execute(sql`
-      with e as (
+export function eventCtes(event: NewEvent): SQL {
+  return sql`e as (
         insert into ${events} (event_id, pid, type, out_trade_no, key, data, hook_state)
         values (${newEventId()}, ${event.pid}, ${event.type}, ${event.out_trade_no}, ${event.key},
           ${JSON.stringify(event.data)}::jsonb, ${event.hook ? "pending" : "none"})
@@ -52,8 +46,23 @@ export class EventStore {
         from e join ${webhookEndpoints} w on w.pid = e.pid and w.enabled
           and (w.events @> jsonb_build_array(e.type) or w.events @> '["*"]'::jsonb)
         returning 1
-      )
-      select e.id, e.event_id, (select count(*) from d)::int as deliveries from e`);
+      )`;
+}
+
+/**
+ * Events and the webhook outbox. An event is written with one statement that also writes a pending delivery for each
+ * of the merchant's enabled endpoints that wants its type, on the caller's transaction: the event, its deliveries and
+ * the change that caused them commit together or not at all. (pid, type, key) is unique, so telling an event twice
+ * writes nothing the second time.
+ */
+export class EventStore {
+  constructor(readonly db: Db) {}
+
+  /** Writes an event and its deliveries on `tx`; undefined when it was written before. */
+  async insert(tx: Db, event: NewEvent): Promise<{ id: number; event_id: string } | undefined> {
+    const result = await tx.execute(
+      sql`with ${eventCtes(event)} select e.id, e.event_id, (select count(*) from d)::int as deliveries from e`,
+    );
     const [row] = (result as unknown as { rows: { id: number | string; event_id: string }[] }).rows;
     return row ? { id: Number(row.id), event_id: row.event_id } : undefined;
   }

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, lte, ne, or, sql } 
 import type { PaymentPlan } from "../contract/input";
 import { PayKitError } from "../errors";
 import type { Db } from "./db";
+import { eventCtes, type NewEvent } from "./events";
 import { describeError, isDatabaseUnavailable } from "./faults";
 import { logRow, type NotificationEntry } from "./notifications";
 import { notifications, ORDER_STATUS, type OrderRow, orders } from "./schema";
@@ -77,6 +78,8 @@ type Handler = (order: OrderRow, tx: Db) => Promise<boolean | undefined>;
 /** Told, on the transaction that makes the change, when an order becomes paid or closed (see service/events.ts). */
 export interface OrderListener {
   paid(tx: Db, order: OrderRow): Promise<void>;
+  /** The paid event to write with the statement that marks the order handled (instead of `paid`), when there is one. */
+  paidEvent?(order: OrderRow): NewEvent;
   closed(tx: Db, order: OrderRow): Promise<void>;
 }
 
@@ -85,17 +88,24 @@ export interface OrderListener {
  * a handler that returns false fails like one that throws (the caller's transaction rolls back). With `log`, the
  * notification's log row is written by the same statement (one round trip less on the hot path).
  */
-async function handleIn(tx: Db, order: OrderRow, handler: Handler, log?: NotificationEntry): Promise<void> {
+async function handleIn(
+  tx: Db,
+  order: OrderRow,
+  handler: Handler,
+  log?: NotificationEntry,
+  event?: NewEvent,
+): Promise<void> {
   const ok = await handler(order, tx);
   if (ok === false) throw new HandlerDeclined();
   if (log) {
     const entry = logRow(log);
+    // With `event`: the payment's event and its webhook deliveries are written by this statement too.
     await tx.execute(sql`
       with handled as (
         update ${orders} set user_order_success = true, handler_attempts = handler_attempts + 1,
           handler_error = null, next_check_at = null, update_date = now()
         where id = ${order.id}
-      )
+      )${event ? sql`, ${eventCtes(event)}` : sql``}
       insert into ${notifications} (pid, provider, out_trade_no, kind, outcome, detail)
       values (${entry.pid}, ${entry.provider}, ${entry.out_trade_no}, ${entry.kind}, ${entry.outcome}, ${entry.detail})`);
     return;
@@ -325,8 +335,10 @@ export class OrderStore {
         const order = await markPaidOn(tx as unknown as Db, pid, outTradeNo, paid, options.expectTotal);
         if (!order) return { outcome: "not-mine" as const };
         marked = true;
-        await this.listener?.paid(tx as unknown as Db, order);
-        await handleIn(tx as unknown as Db, order, handler, options.log);
+        // On the notification's path the event rides on the last statement; otherwise it is written here.
+        const event = options.log ? this.listener?.paidEvent?.(order) : undefined;
+        if (!event) await this.listener?.paid(tx as unknown as Db, order);
+        await handleIn(tx as unknown as Db, order, handler, options.log, event);
         return { outcome: "handled" as const, order };
       });
     } catch (error) {
