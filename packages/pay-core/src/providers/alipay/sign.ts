@@ -1,12 +1,6 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  createVerify,
-  sign as cryptoSign,
-  type KeyObject,
-} from "node:crypto";
-import { promisify } from "node:util";
+import { createPrivateKey, createPublicKey, createVerify, type KeyObject } from "node:crypto";
 import { isCanonicalBase64 } from "../../base64";
+import { sha256WithRsaOffThread } from "../../rsa";
 
 /**
  * Alipay RSA2 (SHA256withRSA) content and signatures. The content is the parameters sorted by key, empty values
@@ -47,14 +41,8 @@ export function privateKeyOf(key: string): KeyObject {
 }
 export const publicKeyOf = (key: string): KeyObject => createPublicKey(pem(key, "PUBLIC KEY"));
 
-/**
- * Signed on libuv's thread pool: on the create hot path the api's one JavaScript thread goes on serving other
- * requests while another core signs (RSA-2048 is the largest single cost of a create).
- */
-const signOnPool = promisify(cryptoSign);
-export async function rsa2Sign(privateKey: KeyObject, content: string): Promise<string> {
-  return (await signOnPool("sha256", Buffer.from(content, "utf8"), privateKey)).toString("base64");
-}
+/** An Alipay RSA2 signature, made off the JavaScript thread (see rsa.ts). */
+export const rsa2Sign = sha256WithRsaOffThread;
 
 export function rsa2Verify(publicKey: KeyObject, content: string, signature: string): boolean {
   if (!isCanonicalBase64(signature)) return false;

@@ -5,7 +5,7 @@ import { downloadLimited } from "../../bills/read";
 import { PayKitError, type PayKitErrorCode } from "../../errors";
 import { decryptResource, type EncryptedResource } from "./aead";
 import type { WxpayConfig } from "./config";
-import { authorization, responseMessage, verifySha256WithRsa } from "./sign";
+import { authorizationOffThread, responseMessage, verifySha256WithRsa } from "./sign";
 import {
   type PlatformCertificate,
   SignatureRejected,
@@ -143,7 +143,7 @@ export class WxpayClient {
       timeoutMs: this.config.timeoutMs,
       ...(signal ? { signal } : {}),
       headers: {
-        authorization: authorization({
+        authorization: await authorizationOffThread({
           mchId: this.config.mchId,
           serialNo: this.config.serialNo,
           privateKey: this.privateKey,
@@ -157,7 +157,7 @@ export class WxpayClient {
   }
 
   /** One signed request; the caller reads the body (undici keeps the connection only once it is read). */
-  private send(
+  private async send(
     method: "GET" | "POST",
     path: string,
     text: string,
@@ -168,7 +168,7 @@ export class WxpayClient {
       dispatcher: this.http,
       method,
       headers: {
-        authorization: authorization({
+        authorization: await authorizationOffThread({
           mchId: this.config.mchId,
           serialNo: this.config.serialNo,
           privateKey: this.privateKey,

@@ -5,6 +5,7 @@ import { decryptResource } from "./aead";
 import {
   appPayParams,
   authorization,
+  authorizationOffThread,
   jsapiPayParams,
   requestMessage,
   sha256WithRsa,
@@ -29,8 +30,8 @@ describe("WeChat Pay request signatures, against the published examples", () => 
     );
   });
 
-  it("reproduces the GET (empty body) example and its Authorization header", () => {
-    const header = authorization({
+  it("reproduces the GET (empty body) example and its Authorization header, signed on or off the thread", async () => {
+    const input = {
       mchId: "1900007291",
       serialNo: "408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB",
       privateKey: docKey,
@@ -39,7 +40,9 @@ describe("WeChat Pay request signatures, against the published examples", () => 
       body: "",
       timestamp: TS,
       nonce: NONCE,
-    });
+    };
+    const header = authorization(input);
+    expect(await authorizationOffThread(input)).toBe(header);
     expect(header).toBe(
       'WECHATPAY2-SHA256-RSA2048 mchid="1900007291",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242",timestamp="1554208460",serial_no="408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB",signature="Lc9VXxmeonkdV8Xk9tmigQFLhl0vRWTerdmoRu01aAnYwIrD/5nsSwE1WlmZGLRlAFTNQ3QsMa0+VRDlJp1Wp5p0nO8EK68b5sJBbjouxaFciIfq1zfDWWz+jqhcMoKXI1A6dPm1AW7D4d30WsMTNzp6g23OXakIsh9LO3lUmwvTuE0BY8ncf6tNGk4wKmvXwERd/ZpoQY3MAVKz+Nakwc+2XBmzT66KcUehU5kr4IvGa/lEU5RZb/q00zP9VLdBhC/jQSX3X1UcJLCtEc4gTmib4tnmAT+bHF/e17ZAuxDNcx6rqT8gNEXqaJGG+1OflMSTU2tpyG65G4dMKdFcoA=="',
     );

@@ -1,5 +1,6 @@
 import { createSign, createVerify, type KeyObject, randomBytes } from "node:crypto";
 import { isCanonicalBase64 } from "../../base64";
+import { sha256WithRsaOffThread } from "../../rsa";
 
 /**
  * WeChat Pay API v3 signatures, as small pure functions. RSASSA-PKCS1-v1_5 with SHA-256, base64.
@@ -49,8 +50,19 @@ export function authorization(i: AuthorizationInput): string {
   const timestamp = i.timestamp ?? String(Math.floor(Date.now() / 1000));
   const nonce = i.nonce ?? nonceStr();
   const signature = sha256WithRsa(i.privateKey, requestMessage(i.method, i.url, timestamp, nonce, i.body));
-  return `${WECHATPAY_SCHEMA} mchid="${i.mchId}",nonce_str="${nonce}",timestamp="${timestamp}",serial_no="${i.serialNo}",signature="${signature}"`;
+  return authorizationHeader(i, timestamp, nonce, signature);
 }
+
+/** The same header, signed off the JavaScript thread (what the client sends on every call). */
+export async function authorizationOffThread(i: AuthorizationInput): Promise<string> {
+  const timestamp = i.timestamp ?? String(Math.floor(Date.now() / 1000));
+  const nonce = i.nonce ?? nonceStr();
+  const message = requestMessage(i.method, i.url, timestamp, nonce, i.body);
+  return authorizationHeader(i, timestamp, nonce, await sha256WithRsaOffThread(i.privateKey, message));
+}
+
+const authorizationHeader = (i: AuthorizationInput, timestamp: string, nonce: string, signature: string) =>
+  `${WECHATPAY_SCHEMA} mchid="${i.mchId}",nonce_str="${nonce}",timestamp="${timestamp}",serial_no="${i.serialNo}",signature="${signature}"`;
 
 /**
  * JSAPI / mini-program pay parameters: paySign over `appId\ntimeStamp\nnonceStr\npackage\n`.
