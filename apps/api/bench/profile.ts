@@ -1,5 +1,5 @@
 /**
- * `pnpm --filter @paykit/api exec tsx bench/profile.ts <create|notify>`: one api on PostgreSQL under one kind of load,
+ * `pnpm --filter @paykit/api exec tsx bench/profile.ts <create|native|notify>`: one api on PostgreSQL under one kind of load,
  * with Node's CPU profiler on (written to BENCH_PROFILE_DIR, default /tmp/paykit-profile), then the profile's self
  * time by package and by function, idle excluded. What the notes in BENCHMARKS.md about what limits a figure come from.
  */
@@ -42,6 +42,24 @@ if (kind === "create") {
     },
   });
   console.log(await load({ url: api.url, connections: 16, duration: seconds, create: create("PR") }));
+} else if (kind === "native") {
+  // P2's load: WeChat Native creates at a fixed 200 req/s through the sandbox.
+  console.log(
+    await load({
+      url: api.url,
+      paced: { rate: 200, seconds },
+      create: {
+        prefix: `PRN${Date.now()}n`,
+        headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+        body: {
+          context: { platform: "h5", clientIP: "203.0.113.7" },
+          provider: "wxpay",
+          isPC: true,
+          data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
+        },
+      },
+    }),
+  );
 } else {
   const config = JSON.parse(readFileSync(sandbox.merchantConfigPath, "utf8")) as {
     merchants: WechatMerchant[];

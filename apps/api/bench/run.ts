@@ -374,7 +374,11 @@ promise; docs/deploy.md says how to add instances.
   the prepay after), a signed call to the sandbox and the check of its signed answer. Its p50 is about 2 ms (was
   6 ms); its p99 moves between about 7 and 11 ms from run to run (was 26 ms) and misses the 5 ms target. It is not
   the commits (with PostgreSQL's synchronous_commit off the p99 stayed 7.6 ms) nor young-generation garbage
-  collection (a larger semi-space left it at 11 ms); a per-request trace of the slow ones is the next step.
+  collection (a larger semi-space left it at 11 ms). The api's event loop, sampled every millisecond during P2,
+  stalls 4-12 ms a few times a second, and the profile of P2's load (bench/profile.ts native) shows no function
+  that would: socket writes 11%, garbage collection 3%, signing 3%, undici's parser, the pg driver, zod. The slow
+  requests are those that wait out such a stall; finding what stalls (V8's compiler, an old-generation collection)
+  is the next step.
 - **P5** opens the subscribers from one process on the same machine. Statements are counted from
   pg_stat_activity (the api's own merchant refresh is shown apart); memory is the api's RSS growth per open
   stream (a socket, Node's request and response objects, and the stream's state).
