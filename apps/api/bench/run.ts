@@ -376,9 +376,11 @@ promise; docs/deploy.md says how to add instances.
   the commits (with PostgreSQL's synchronous_commit off the p99 stayed 7.6 ms) nor young-generation garbage
   collection (a larger semi-space left it at 11 ms). The api's event loop, sampled every millisecond during P2,
   stalls 4-12 ms a few times a second, and the profile of P2's load (bench/profile.ts native) shows no function
-  that would: socket writes 11%, garbage collection 3%, signing 3%, undici's parser, the pg driver, zod. The slow
-  requests are those that wait out such a stall; finding what stalls (V8's compiler, an old-generation collection)
-  is the next step.
+  that would: socket writes 11%, garbage collection 3%, signing 3%, undici's parser, the pg driver, zod. Garbage
+  collection, observed during P2, pauses about 2 ms twice a second (an occasional major one up to 6 ms): not enough
+  for 1% of requests past 10 ms. What is left is the machine: the api, PostgreSQL, the sandbox and the load
+  generator are busy processes on 2 cores, and a create crosses between them six times; the next step is to time
+  each hop of the slow requests.
 - **P5** opens the subscribers from one process on the same machine. Statements are counted from
   pg_stat_activity (the api's own merchant refresh is shown apart); memory is the api's RSS growth per open
   stream (a socket, Node's request and response objects, and the stream's state).
