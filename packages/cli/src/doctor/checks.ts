@@ -19,6 +19,23 @@ export const obj = (v: unknown): Raw | undefined =>
 export const text = (v: unknown) => (typeof v === "string" ? v : undefined);
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
+/** A merchant private key's line: read as a private key (its format said), or what it is instead. */
+function privateKeyCheck(
+  pid: string,
+  subject: string,
+  key: ReturnType<typeof readKey>,
+  words: "privateKey" | "alipayPrivateKey",
+): Check {
+  if (key.kind === "private")
+    return { pid, subject, status: "ok", message: `${words}.ok`, values: { format: key.format } };
+  return {
+    pid,
+    subject,
+    status: "fail",
+    message: key.kind === "public" ? `${words}.isPublic` : `${words}.unreadable`,
+  };
+}
+
 /** The merchants of a config file: `{ merchants: [...] }`, or one merchant's object. */
 export function merchantsOf(content: unknown): { pid: string; config: Raw }[] {
   const file = obj(content);
@@ -63,21 +80,7 @@ export function wxpayChecks(pid: string, c: Raw, now = Date.now()): Check[] {
       : { pid, subject: at("apiV3Key"), status: "fail", message: "apiV3Key.length", values: { bytes } },
   );
   const privateKey = readKey(c.privateKey);
-  if (privateKey.kind === "private")
-    out.push({
-      pid,
-      subject: at("privateKey"),
-      status: "ok",
-      message: "privateKey.ok",
-      values: { format: privateKey.format },
-    });
-  else
-    out.push({
-      pid,
-      subject: at("privateKey"),
-      status: "fail",
-      message: privateKey.kind === "public" ? "privateKey.isPublic" : "privateKey.unreadable",
-    });
+  out.push(privateKeyCheck(pid, at("privateKey"), privateKey, "privateKey"));
   const certificate = readCertificate(c.certificate);
   if (c.certificate === undefined)
     out.push({ pid, subject: at("certificate"), status: "skip", message: "certificate.none" });
@@ -127,21 +130,7 @@ export function alipayChecks(pid: string, c: Raw, now = Date.now()): Check[] {
   const out: Check[] = [];
   const at = (field: string) => `alipay.${field}`;
   const privateKey = readKey(c.privateKey);
-  if (privateKey.kind === "private")
-    out.push({
-      pid,
-      subject: at("privateKey"),
-      status: "ok",
-      message: "alipayPrivateKey.ok",
-      values: { format: privateKey.format },
-    });
-  else
-    out.push({
-      pid,
-      subject: at("privateKey"),
-      status: "fail",
-      message: privateKey.kind === "public" ? "alipayPrivateKey.isPublic" : "alipayPrivateKey.unreadable",
-    });
+  out.push(privateKeyCheck(pid, at("privateKey"), privateKey, "alipayPrivateKey"));
   const certificates = obj(c.certificates) ?? c;
   const appCert = readCertificate(certificates.appCertContent);
   if (c.alipayPublicKey !== undefined) {
