@@ -84,6 +84,16 @@ export function signRate(pem: string, ms = 3000): number {
   return n / ((performance.now() - start) / 1000);
 }
 
+/** What the PostgreSQL stages measure (P1, P2, P3, P5, two instances). */
+interface PostgresFigures {
+  create: Load;
+  createCeiling: Ceiling;
+  native: Share;
+  notify: NotifyStage[];
+  subscribers: SubscriberFigures;
+  instances: InstancesFigures;
+}
+
 async function main() {
   const started = new Date();
   // P2 subtracts the sandbox's own time from each order's latency: the sandbox reports it per out_trade_no here.
@@ -180,16 +190,7 @@ async function main() {
   pgliteApi.child.kill("SIGTERM");
 
   const adminUrl = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-  let postgres:
-    | {
-        create: Load;
-        createCeiling: Ceiling;
-        native: Share;
-        notify: NotifyStage[];
-        subscribers: SubscriberFigures;
-        instances: InstancesFigures;
-      }
-    | undefined;
+  let postgres: PostgresFigures | undefined;
   if (await pgAvailable(adminUrl)) {
     const dbUrl = await freshDatabase(adminUrl);
     const applicationName = "paykit-bench-a";
@@ -269,16 +270,7 @@ function report(r: {
   plain: Load;
   onPglite: Load;
   pgliteCeiling: Ceiling;
-  postgres:
-    | {
-        create: Load;
-        createCeiling: Ceiling;
-        native: Share;
-        notify: NotifyStage[];
-        subscribers: SubscriberFigures;
-        instances: InstancesFigures;
-      }
-    | undefined;
+  postgres: PostgresFigures | undefined;
   checkout: CheckoutTimes | string;
 }): string {
   const yes = (ok: boolean) => (ok ? "yes" : "no");
