@@ -31,6 +31,14 @@ function clock(
   ];
 }
 
+/** The line for a gateway that did not answer at all. */
+const unreachable = (pid: string, subject: string, url: string, error: unknown): Check => ({
+  pid,
+  subject,
+  status: "fail",
+  message: "live.unreachable",
+  values: { url, reason: errorText(error) },
+});
 const probeNumber = () => `PAYKITDOCTOR${randomBytes(8).toString("hex").toUpperCase()}`;
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 200);
 
@@ -66,15 +74,7 @@ export async function wxpayLive(pid: string, c: Raw): Promise<Check[]> {
       `/v3/pay/transactions/out-trade-no/${probeNumber()}?mchid=${encodeURIComponent(mchId)}`,
     );
   } catch (error) {
-    return [
-      {
-        pid,
-        subject,
-        status: "fail",
-        message: "live.unreachable",
-        values: { url: base, reason: errorText(error) },
-      },
-    ];
+    return [unreachable(pid, subject, base, error)];
   }
   const { res, body } = answer;
   const clockChecks = clock(pid, "wxpay", res.headers.get("date"), answer.sentAt, answer.receivedAt);
@@ -212,15 +212,7 @@ export async function alipayLive(pid: string, c: Raw): Promise<Check[]> {
     });
     body = await res.text();
   } catch (error) {
-    return [
-      {
-        pid,
-        subject,
-        status: "fail",
-        message: "live.unreachable",
-        values: { url: gateway, reason: errorText(error) },
-      },
-    ];
+    return [unreachable(pid, subject, gateway, error)];
   }
   const clockChecks = clock(pid, "alipay", res.headers.get("date"), sentAt, Date.now());
   const node =
