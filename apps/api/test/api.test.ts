@@ -1,16 +1,13 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { signCheckoutToken } from "@paykit/pay-core";
-import { type Sandbox, startSandbox, until } from "@paykit/sandbox";
+import { type Sandbox, until } from "@paykit/sandbox";
 import type { AppRouter } from "@paykit/server";
-import { loadEnv } from "@paykit/server";
 import { createTRPCClient, httpLink, httpSubscriptionLink, TRPCClientError } from "@trpc/client";
 import { sql } from "drizzle-orm";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, startApi } from "../src/server";
-import { databaseEnv } from "./harness";
+import type { Api } from "../src/server";
+import { startApiWithSandbox } from "./in-process";
 
 const API_KEY = "test-only-api-key";
 const SECRET = "test-only-checkout-secret-0123456789abcdef";
@@ -18,23 +15,7 @@ let sandbox: Sandbox;
 let api: Api;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    dataDir: mkdtempSync(join(tmpdir(), "paykit-api-sbx-")),
-    control: true,
-    timeScale: 0.001,
-  });
-  api = await startApi(
-    loadEnv({
-      PORT: "0",
-      DATA_DIR: mkdtempSync(join(tmpdir(), "paykit-api-")),
-      MERCHANT_CONFIG: sandbox.merchantConfigPath,
-      API_KEYS: API_KEY,
-      CHECKOUT_SECRET: SECRET,
-      SWEEP_INTERVAL_MS: "0",
-      LOG_LEVEL: "silent",
-      ...databaseEnv(),
-    }),
-  );
+  ({ sandbox, api } = await startApiWithSandbox("api", { API_KEYS: API_KEY, CHECKOUT_SECRET: SECRET }));
 });
 afterAll(async () => {
   await api?.close();

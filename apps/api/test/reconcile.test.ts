@@ -6,18 +6,16 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beijingDate, type OrderTypeHandler, type PayHandler } from "@paykit/pay-core";
-import { type Sandbox, startSandbox, until } from "@paykit/sandbox";
-import { loadEnv } from "@paykit/server";
+import { type Sandbox, until } from "@paykit/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handlers } from "../src/handlers/index";
-import { type Api, startApi } from "../src/server";
-import { control, databaseEnv, merchantClient } from "./harness";
+import type { Api } from "../src/server";
+import { control, merchantClient } from "./harness";
+import { startApiWithSandbox } from "./in-process";
 
 const API_KEY = `test-only-api-key-${randomBytes(8).toString("hex")}`;
 const ADMIN_KEY = `test-only-admin-${randomBytes(12).toString("hex")}`;
@@ -40,25 +38,11 @@ const counted: Record<string, OrderTypeHandler> = Object.fromEntries(
 );
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    dataDir: mkdtempSync(join(tmpdir(), "paykit-rec-sbx-")),
-    control: true,
-    timeScale: 0.001,
-  });
-  api = await startApi(
-    loadEnv({
-      PORT: "0",
-      DATA_DIR: mkdtempSync(join(tmpdir(), "paykit-rec-api-")),
-      MERCHANT_CONFIG: sandbox.merchantConfigPath,
-      API_KEYS: API_KEY,
-      ADMIN_KEYS: ADMIN_KEY,
-      CHECKOUT_SECRET: SECRET,
-      SWEEP_INTERVAL_MS: "0",
-      LOG_LEVEL: "silent",
-      ...databaseEnv(),
-    }),
+  ({ sandbox, api } = await startApiWithSandbox(
+    "rec",
+    { API_KEYS: API_KEY, ADMIN_KEYS: ADMIN_KEY, CHECKOUT_SECRET: SECRET },
     { handlers: counted },
-  );
+  ));
 });
 afterAll(async () => {
   await api?.close();

@@ -1,18 +1,10 @@
-/**
- * The REST routes as a merchant without tRPC calls them: plain fetch, every answer validated against the api's own
- * /openapi.json, and every error the same code (and issues) as the tRPC procedure's.
- */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { signCheckoutToken } from "@paykit/pay-core";
-import { type Sandbox, startSandbox, until } from "@paykit/sandbox";
-import { loadEnv } from "@paykit/server";
+import { type Sandbox, until } from "@paykit/sandbox";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, startApi } from "../src/server";
-import { databaseEnv } from "./harness";
+import type { Api } from "../src/server";
+import { startApiWithSandbox } from "./in-process";
 
 const API_KEY = `test-only-api-key-${process.pid}`;
 const SECRET = `test-only-checkout-secret-${process.pid}-0123456789`;
@@ -30,23 +22,7 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    dataDir: mkdtempSync(join(tmpdir(), "paykit-rest-sbx-")),
-    control: true,
-    timeScale: 0.001,
-  });
-  api = await startApi(
-    loadEnv({
-      PORT: "0",
-      DATA_DIR: mkdtempSync(join(tmpdir(), "paykit-rest-")),
-      MERCHANT_CONFIG: sandbox.merchantConfigPath,
-      API_KEYS: API_KEY,
-      CHECKOUT_SECRET: SECRET,
-      SWEEP_INTERVAL_MS: "0",
-      LOG_LEVEL: "silent",
-      ...databaseEnv(),
-    }),
-  );
+  ({ sandbox, api } = await startApiWithSandbox("rest", { API_KEYS: API_KEY, CHECKOUT_SECRET: SECRET }));
   doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as typeof doc;
   ajv.addSchema({ $id: "https://paykit.local/openapi.json", components: doc.components });
 });
