@@ -24,6 +24,9 @@ export interface CreateOptions {
   signal?: AbortSignal;
 }
 
+/** A create built and signed but not yet sent: calling it sends it (once) and says what happened. */
+export type PreparedCreate = () => Promise<Outcome<CreatedPayment>>;
+
 /** What a gateway gave back for a new payment. */
 export interface CreatedPayment {
   /** The pay type's orderInfo (its type is the provider module's, see OrderInfoByPayType). */
@@ -189,6 +192,12 @@ export interface PaymentAdapter {
    */
   signsLocally?(payType: string): boolean;
   createPayment(plan: PlanFor, options: CreateOptions): Promise<Outcome<CreatedPayment>>;
+  /**
+   * createPayment in two steps, for gateways whose request is signed here before it is sent: build and sign now (the
+   * signing then overlaps the write of the order, which must be on record before the gateway hears of it), send
+   * later. `createPayment(plan, o)` is `(await prepareCreate(plan, o))()`.
+   */
+  prepareCreate?(plan: PlanFor, options: CreateOptions): Promise<PreparedCreate>;
   queryPayment(reference: PaymentReference): Promise<Outcome<GatewayPayment>>;
   closePayment(reference: { out_trade_no: string }): Promise<Outcome<{ closed: true }>>;
   refund(request: RefundRequest): Promise<Outcome<GatewayRefund>>;

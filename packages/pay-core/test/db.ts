@@ -6,7 +6,7 @@ import { type Database, openDatabase } from "../src/store/db";
  * its own on that PostgreSQL server (dropped afterwards), so test files running in parallel never meet.
  */
 export async function testDatabase(
-  options: { lockTimeoutMs?: number } = {},
+  options: { lockTimeoutMs?: number; poolSize?: number } = {},
 ): Promise<Database & { label: string; schema?: string }> {
   const url = process.env.DATABASE_URL;
   if (!url) return { ...(await openDatabase()), label: "PGlite" };

@@ -244,8 +244,15 @@ describe(`payments end to end through the sandbox (${process.env.DATABASE_URL ? 
     await expect(service.create(input("wxpay", out, { total_fee: 990 }))).rejects.toMatchObject({
       code: "AMOUNT_MISMATCH",
     });
+    // The refused create's request was signed while the order was looked up, and never sent.
+    const wechatTrade = () =>
+      fetch(`${env.sandbox.url}/sandbox/control/trade?provider=wxpay&out_trade_no=${out}`).then(
+        (r) => r.status,
+      );
+    expect(await wechatTrade()).toBe(404);
     const again = await service.create({ ...input("wxpay", out), context: { platform: "pc" } });
     expect(again.pay_type).toBe("wxpay_h5");
+    expect(await wechatTrade()).toBe(200);
     expect(await service.peek("default", out)).toMatchObject({ provider: "wxpay", status: 0 });
   });
 });

@@ -53,6 +53,42 @@ describe(`the order store (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
     expect(again).toMatchObject({ created: false, order: { id: first.order.id } });
   });
 
+  it("records a gateway's answer and gives the lease back, leaving the connection committing durably", async () => {
+    // One connection, so the statement after the answer runs on the connection that recorded it.
+    const single = await testDatabase({ poolSize: 1 });
+    try {
+      const one = new OrderStore(single.db);
+      const out = no();
+      const lease = `lease-${out}`;
+      const opened = await one.open("default", plan(out), { id: lease, ms: 60_000, firstCheck: new Date() });
+      expect(opened.order).toMatchObject({ create_lease: lease, gateway_reference: "wxpay_h5" });
+      await one.recordAnswer(
+        opened.order.id,
+        {
+          provider: "wxpay",
+          pay_type: "wxpay_h5",
+          platform: "pc",
+          gateway_reference: "wx_prepay_1",
+          next_check_at: new Date(),
+        },
+        lease,
+      );
+      expect(await one.find("default", out)).toMatchObject({
+        gateway_reference: "wx_prepay_1",
+        create_lease: null,
+        create_lease_until: null,
+      });
+      // The answer's write skipped the wait for the disk as its own transaction's setting: a payment recorded next
+      // on that connection is committed durably.
+      const shown = (await single.db.execute(sql`show synchronous_commit`)) as unknown as {
+        rows: { synchronous_commit: string }[];
+      };
+      expect(shown.rows[0]?.synchronous_commit).toBe("on");
+    } finally {
+      await single.close();
+    }
+  });
+
   it("refuses the same out_trade_no with another amount, and a paid, refunded or closed order", async () => {
     const out = no();
     await store.open("default", plan(out));

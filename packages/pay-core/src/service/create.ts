@@ -100,6 +100,11 @@ export class Creating {
         }
       }
     }
+    const notifyUrl = this.ctx.notifyUrl(pid, plan.provider);
+    // A new order's request is signed while the order is written (the one wait overlaps the other) and sent only
+    // once the write is done; an order that exists already takes the checks below and is signed again there.
+    const prepared = adapter.prepareCreate?.(plan, { notifyUrl });
+    prepared?.catch(() => undefined);
     const lease = randomUUID();
     const opened = await this.ctx.store.open(pid, plan, {
       id: lease,
@@ -138,12 +143,13 @@ export class Creating {
           gateway_reference: plan.pay_type,
           next_check_at: firstCheck(),
         });
-      const outcome = await adapter.createPayment(plan, {
-        notifyUrl: this.ctx.notifyUrl(pid, plan.provider),
-      });
+      const outcome =
+        opened.created && prepared
+          ? await (await prepared)()
+          : await adapter.createPayment(plan, { notifyUrl });
       if (outcome.status === "failed") {
         // Refused: no gateway order was made; what a gateway knew before this call is all it knows.
-        await this.ctx.store.recordCreated(
+        await this.ctx.store.recordAnswer(
           order.id,
           previous
             ? {
@@ -156,7 +162,7 @@ export class Creating {
         );
       } else {
         // Created, or perhaps created (no answer): either way the gateway may know the order from now on.
-        await this.ctx.store.recordCreated(
+        await this.ctx.store.recordAnswer(
           order.id,
           {
             ...attempt,

@@ -25,6 +25,20 @@ export const VIEW_COLUMNS = {
 };
 export type OrderViewRow = Pick<OrderRow, keyof typeof VIEW_COLUMNS>;
 
+/** What a create records of a gateway's (possible) knowledge of an order, by placeholder. */
+const createdFields = {
+  // Drizzle's update types take no placeholders, and a bare one goes to the driver unencoded: times as ISO text.
+  provider: sql`${p("provider")}`,
+  pay_type: sql`${p("pay_type")}`,
+  platform: sql`${p("platform")}`,
+  gateway_reference: sql`${p("gateway_reference")}`,
+  next_check_at: sql`${p("next_check_at")}`,
+  update_date: sql`${p("update_date")}`,
+  // ...and gives the create lease back in the same statement, when the caller holds it.
+  create_lease: sql`case when ${orders.create_lease} = ${p("release")} then null else ${orders.create_lease} end`,
+  create_lease_until: sql`case when ${orders.create_lease} = ${p("release")} then null else ${orders.create_lease_until} end`,
+};
+
 /**
  * The hot statements of creates and notifications, built once and prepared on each connection: Drizzle's query
  * building was about a sixth of the api's CPU on a create (profiled under `pnpm bench`).
@@ -73,19 +87,15 @@ export function prepareStatements(db: Db) {
       .prepare("paykit_order_view"),
     recordCreated: db
       .update(orders)
-      // Drizzle's update types take no placeholders, and a bare one goes to the driver unencoded: times as ISO text.
-      .set({
-        provider: sql`${p("provider")}`,
-        pay_type: sql`${p("pay_type")}`,
-        platform: sql`${p("platform")}`,
-        gateway_reference: sql`${p("gateway_reference")}`,
-        next_check_at: sql`${p("next_check_at")}`,
-        update_date: sql`${p("update_date")}`,
-        // ...and gives the create lease back in the same statement, when the caller holds it.
-        create_lease: sql`case when ${orders.create_lease} = ${p("release")} then null else ${orders.create_lease} end`,
-        create_lease_until: sql`case when ${orders.create_lease} = ${p("release")} then null else ${orders.create_lease_until} end`,
-      })
+      .set(createdFields)
       .where(and(eq(orders.id, p("id")), eq(orders.status, ORDER_STATUS.UNPAID)))
       .prepare("paykit_record_created"),
+    // The same, committed without waiting for the disk (see OrderStore.recordAnswer): SET LOCAL within the statement.
+    recordAnswer: db
+      .update(orders)
+      .set(createdFields)
+      .from(sql`(select set_config('synchronous_commit', 'off', true)) as async_commit`)
+      .where(and(eq(orders.id, p("id")), eq(orders.status, ORDER_STATUS.UNPAID)))
+      .prepare("paykit_record_answer"),
   };
 }

@@ -15,6 +15,7 @@ import type {
   PaymentAdapter,
   PaymentReference,
   PlanFor,
+  PreparedCreate,
   RawNotification,
   RefundRequest,
 } from "../../adapter";
@@ -23,7 +24,7 @@ import { PayKitError } from "../../errors";
 import { parseRfc3339, toWechatTime } from "../../time";
 import { decryptResource, type EncryptedResource } from "./aead";
 import { parseWechatTradeBill } from "./bill";
-import { WxpayClient } from "./client";
+import { type GatewayAnswer, WxpayClient } from "./client";
 import { type WxpayConfig, type WxpayConfigInput, wxpayConfigSchema } from "./config";
 import { appPayParams, jsapiPayParams } from "./sign";
 import { SignatureRejected } from "./verifier";
@@ -101,22 +102,27 @@ export class WxpayAdapter implements PaymentAdapter {
    * @see https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_5_1.shtml (JSAPI / mini program)
    */
   async createPayment(plan: PlanFor, options: CreateOptions): Promise<Outcome<CreatedPayment>> {
+    return (await this.prepareCreate(plan, options))();
+  }
+
+  /** The order's request built and signed; the function returned sends it and reads the answer. */
+  async prepareCreate(plan: PlanFor, options: CreateOptions): Promise<PreparedCreate> {
     const payType = plan.pay_type;
     if (!(WXPAY_PAY_TYPES as readonly string[]).includes(payType)) {
-      return {
-        status: "failed",
-        error: new PayKitError("CONFIG_INVALID", `wxpay cannot create ${payType}`, { provider: "wxpay" }),
-      };
+      const error = new PayKitError("CONFIG_INVALID", `wxpay cannot create ${payType}`, {
+        provider: "wxpay",
+      });
+      return async () => ({ status: "failed", error });
     }
     const api = ORDER_API[payType as WxpayPayType];
     const appId = api.appIds.map((k) => this.config.appId[k]).find(Boolean);
     if (!appId) {
-      return {
-        status: "failed",
-        error: new PayKitError("CONFIG_INVALID", `wxpay needs appId["${api.appIds[0]}"] for ${payType}`, {
-          provider: "wxpay",
-        }),
-      };
+      const error = new PayKitError(
+        "CONFIG_INVALID",
+        `wxpay needs appId["${api.appIds[0]}"] for ${payType}`,
+        { provider: "wxpay" },
+      );
+      return async () => ({ status: "failed", error });
     }
     const { data } = plan;
     const other = Object.fromEntries(Object.entries(data.other).filter(([k]) => !OWN_FIELDS.includes(k)));
@@ -139,14 +145,22 @@ export class WxpayAdapter implements PaymentAdapter {
         h5_info: { type: "Wap", ...((scene.h5_info as object | undefined) ?? {}) },
       };
     }
-    const answer = await this.client.call("POST", api.path, body, options.signal);
+    const send = await this.client.prepare("POST", api.path, body, options.signal);
+    return async () => this.created(payType as WxpayPayType, appId, await send());
+  }
+
+  private created(
+    payType: WxpayPayType,
+    appId: string,
+    answer: Outcome<GatewayAnswer>,
+  ): Outcome<CreatedPayment> {
     if (answer.status !== "succeeded") return answer;
     const d = answer.value.data;
-    const orderInfo = this.orderInfo(payType as WxpayPayType, appId, d);
+    const orderInfo = this.orderInfo(payType, appId, d);
     if (orderInfo === undefined) {
       return {
         status: "unknown",
-        reason: `WeChat Pay's answer to ${api.path} lacks what ${payType} needs`,
+        reason: `WeChat Pay's answer to ${ORDER_API[payType].path} lacks what ${payType} needs`,
         cause: d,
       };
     }

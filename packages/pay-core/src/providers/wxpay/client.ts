@@ -80,11 +80,34 @@ export class WxpayClient {
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<Outcome<GatewayAnswer>> {
+    return (await this.prepare(method, path, body, signal))();
+  }
+
+  /**
+   * Builds and signs a call without sending it (signing runs on the thread pool, so it can overlap other waits);
+   * the returned function sends it once and says what happened, as `call` does.
+   */
+  async prepare(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<() => Promise<Outcome<GatewayAnswer>>> {
     const text = body === undefined ? "" : JSON.stringify(body);
+    const headers = await this.headers(
+      method,
+      path,
+      text,
+      body === undefined ? undefined : "application/json",
+    );
+    return () => this.answer(this.send(method, path, text, headers, signal));
+  }
+
+  private async answer(sending: Promise<Dispatcher.ResponseData>): Promise<Outcome<GatewayAnswer>> {
     let res: Dispatcher.ResponseData;
     let raw: string;
     try {
-      res = await this.send(method, path, text, body === undefined ? undefined : "application/json", signal);
+      res = await sending;
       raw = await res.body.text();
     } catch (cause) {
       return {
@@ -156,31 +179,41 @@ export class WxpayClient {
     });
   }
 
-  /** One signed request; the caller reads the body (undici keeps the connection only once it is read). */
-  private async send(
+  /** A request's headers, its Authorization signed over exactly these method, path and body. */
+  private async headers(
     method: "GET" | "POST",
     path: string,
     text: string,
     contentType: string | undefined,
+  ): Promise<Record<string, string>> {
+    return {
+      authorization: await authorizationOffThread({
+        mchId: this.config.mchId,
+        serialNo: this.config.serialNo,
+        privateKey: this.privateKey,
+        method,
+        url: path,
+        body: text,
+      }),
+      accept: "application/json",
+      "user-agent": "paykit (+https://github.com/paykit)",
+      ...(contentType ? { "content-type": contentType } : {}),
+    };
+  }
+
+  /** One signed request; the caller reads the body (undici keeps the connection only once it is read). */
+  private send(
+    method: "GET" | "POST",
+    path: string,
+    text: string,
+    headers: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
     return request(this.config.baseUrl.replace(/\/$/, "") + path, {
       dispatcher: this.http,
       method,
-      headers: {
-        authorization: await authorizationOffThread({
-          mchId: this.config.mchId,
-          serialNo: this.config.serialNo,
-          privateKey: this.privateKey,
-          method,
-          url: path,
-          body: text,
-        }),
-        accept: "application/json",
-        "user-agent": "paykit (+https://github.com/paykit)",
-        ...(contentType ? { "content-type": contentType } : {}),
-      },
-      ...(contentType ? { body: text } : {}),
+      headers,
+      ...(headers["content-type"] ? { body: text } : {}),
       ...(signal ? { signal } : {}),
     });
   }
@@ -211,7 +244,7 @@ export class WxpayClient {
    */
   private async downloadCertificates(): Promise<PlatformCertificate[]> {
     const path = "/v3/certificates";
-    const res = await this.send("GET", path, "", undefined);
+    const res = await this.send("GET", path, "", await this.headers("GET", path, "", undefined));
     const raw = await res.body.text();
     if (res.statusCode !== 200)
       throw new Error(`GET /v3/certificates answered ${res.statusCode}: ${raw.slice(0, 200)}`);
