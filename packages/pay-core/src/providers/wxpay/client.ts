@@ -100,14 +100,14 @@ export class WxpayClient {
       text,
       body === undefined ? undefined : "application/json",
     );
-    return () => this.answer(this.send(method, path, text, headers, signal));
+    return () => this.answer(() => this.send(method, path, text, headers, signal));
   }
 
-  private async answer(sending: Promise<Dispatcher.ResponseData>): Promise<Outcome<GatewayAnswer>> {
+  private async answer(send: () => Promise<Dispatcher.ResponseData>): Promise<Outcome<GatewayAnswer>> {
     let res: Dispatcher.ResponseData;
     let raw: string;
     try {
-      res = await sending;
+      res = await send();
       raw = await res.body.text();
     } catch (cause) {
       return {
