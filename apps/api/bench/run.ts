@@ -350,29 +350,35 @@ promise; docs/deploy.md says how to add instances.
   Alipay order string and writes one row (one round trip, one commit). The signature is made on libuv's thread
   pool, so a second core signs while the JavaScript thread serves the next request: that is what lifts paykit
   above the plain handler, which signs on its one thread (alipay-sdk parses the PEM key on every call too). The
-  "2 x the plain handler" margin is thin on 2 cores shared with PostgreSQL and the load generator: runs on this
-  machine land between about 1.9 and 2.2 x. Profiles (bench/profile.ts create) put the rest of the JavaScript
-  thread's time in socket writes (to the client and PostgreSQL), the pg driver and garbage collection; plain JSON
-  POSTs are answered without tRPC's fetch adapter. More api instances on more cores is how to go further (the
-  two-instance row adds nothing here because both share the same 2 cores).
+  "2 x the plain handler" margin is thin on 2 cores shared with PostgreSQL and the load generator, and it depends on
+  the machine: the same code measured 1.98-2.21 x on one 2-core machine and 1.3-1.9 x on a slower one (raw signing
+  3,100-3,800/s there against 4,600/s), where every wake-up of a process costs more. Profiles (bench/profile.ts
+  create) put the rest of the JavaScript thread's time in socket writes (to the client and PostgreSQL), the pg
+  driver and garbage collection; plain JSON POSTs are answered without tRPC's fetch adapter. More api instances on
+  more cores is how to go further (the two-instance row adds nothing here because both share the same 2 cores).
 - **PGlite** runs inside the api's own thread: its statements and the api's requests share one core, so its row
   is compared with the plain handler only.
 - **P3 (notifications)** is compared with the database's own rate for the same statements through the same
   driver (bench/ceiling.ts): verify the signature and decrypt, then one transaction (mark paid with the expected
   total; the handler's write; the log row, user_order_success and the payment.paid event in one statement).
   Commits dominate; it stays flat as the table grows because every statement goes by primary key.
-- **P2** is the api's own share of a WeChat Native create at a fixed 200 req/s (the sandbox's time subtracted): two
-  commits (the order row before the gateway is asked, so a crash or a second create never opens two gateway orders;
-  the prepay after), a signed call to the sandbox and the check of its signed answer. Its p50 is about 2 ms (was
-  6 ms); its p99 moves between about 7 and 11 ms from run to run (was 26 ms) and misses the 5 ms target. It is not
-  the commits (with PostgreSQL's synchronous_commit off the p99 stayed 7.6 ms) nor young-generation garbage
-  collection (a larger semi-space left it at 11 ms). The api's event loop, sampled every millisecond during P2,
-  stalls 4-12 ms a few times a second, and the profile of P2's load (bench/profile.ts native) shows no function
-  that would: socket writes 11%, garbage collection 3%, signing 3%, undici's parser, the pg driver, zod. Garbage
-  collection, observed during P2, pauses about 2 ms twice a second (an occasional major one up to 6 ms): not enough
-  for 1% of requests past 10 ms. What is left is the machine: the api, PostgreSQL, the sandbox and the load
-  generator are busy processes on 2 cores, and a create crosses between them six times; the next step is to time
-  each hop of the slow requests.
+- **P2** is the api's own share of a WeChat Native create at a fixed 200 req/s (the sandbox's time subtracted). A
+  create writes the order first, durably (a crash or a second create never opens two gateway orders), while the
+  thread pool signs the request; then the signed call to the sandbox and the check of its signed answer; then the
+  answer's row, committed without waiting for the disk (losing it leaves what an api crash during the call leaves,
+  which recovery handles). Those two changes took about 1.3 ms off its p50 (at p50 the wait for the signature went
+  from 0.75 to 0.13 ms, the answer's round trip from 1.5 to 0.7 ms). bench/phases.ts times each step: at p50,
+  0.7 ms from arrival to the insert (read, validate, plan), 1.4 ms the insert's round trip, 1.6 ms the gateway's
+  (0.9 ms of it the sandbox's own work), 0.7 ms the answer's round trip, 0.6 ms the rest; at p99 every step is
+  8-20 ms. No step stands out; the machine does. The api's JavaScript thread runs about 2.3 ms per create at this
+  rate, against 0.7 ms at P1's full speed (at a low rate every request wakes idle cores and cold caches, and about a
+  fifth of the thread's time is the kernel's, a virtual machine's entry and exit included), and in 10 s it waits
+  1.3-1.6 s for a core, over about 8,400 wake-ups, behind PostgreSQL, the sandbox and the load generator on the same
+  2 cores. A slower rate is not faster (50 req/s: p50 7 ms). Pinning the api to one core and everything else to the
+  other did not change it either (p50 3.4-4.3 ms, p99 48-79 ms: the api still waits for its own thread pool and
+  V8's helper threads). Earlier runs ruled out the commits (synchronous_commit off: p99 7.6 ms), garbage collection
+  (about 2 ms twice a second; a larger young generation changed nothing) and P1's vacuum. On this 2-core virtual
+  machine the target is out of reach; the same run on a machine with cores to spare is what would show how far.
 - **P5** opens the subscribers from one process on the same machine. Statements are counted from
   pg_stat_activity (the api's own merchant refresh is shown apart); memory is the api's RSS growth per open
   stream (a socket, Node's request and response objects, and the stream's state).
