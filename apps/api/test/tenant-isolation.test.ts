@@ -122,6 +122,12 @@ describe(`merchants are tenants (${PG_URL ? "PostgreSQL" : "PGlite"})`, () => {
       ).code,
     ).toBe("OK");
     expect((await call("payment.create", order(openB, "merchant2"), keys.B)).code).toBe("OK");
+    // The gateway settles the refund a moment later (its notification): B's rows are compared once they are still.
+    await until("B's refund settled", async () =>
+      JSON.stringify(
+        await rows(api.database, sql`select status from pay_refunds where pid = 'merchant2'`),
+      ).includes('"succeeded"'),
+    );
 
     const rowsOfB = async () =>
       JSON.stringify([
