@@ -77,12 +77,15 @@ export async function spawnApi(options: {
   port?: number;
   dataDir?: string;
   env?: Record<string, string>;
+  /** What node runs: the source through tsx (the default), or a build's main file. */
+  entry?: string[];
 }): Promise<ApiProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "paykit-proc-"));
   const port = options.port ?? 0;
   // FAULT_API_NODE_ARGS passes Node flags to the api processes (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
   const nodeArgs = process.env.FAULT_API_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
+  const entry = options.entry ?? ["--import", "tsx", "src/main.ts"];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: join(dirname(fileURLToPath(import.meta.url)), ".."),
     env: {
       ...process.env,

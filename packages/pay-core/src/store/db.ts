@@ -70,10 +70,11 @@ export interface DatabaseOptions {
 
 /**
  * The migrations folder shipped in the package: beside `src/` in the workspace (this file is src/store/db.ts),
- * beside `dist/` once built (the code is bundled into dist/*.js, one level down). Found by its journal, not by a
- * path that holds for one layout only.
+ * beside `dist/` once built (the code is bundled into dist/*.js, one level down), or inside the folder of an app
+ * bundled into one file that copied them there (the api's dist/). Found by its journal, not by a path that holds
+ * for one layout only.
  */
-export const MIGRATIONS = ["../../migrations", "../migrations"]
+export const MIGRATIONS = ["../../migrations", "../migrations", "./migrations"]
   .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
   .find((dir) => existsSync(join(dir, "meta", "_journal.json"))) as string;
 
