@@ -1,6 +1,6 @@
 /** What the bench's stages share: processes it starts, the load generator, statistics and formatting. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,13 +10,18 @@ export const apiDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const root = resolve(apiDir, "../..");
 /** Every process the bench started, stopped at its end. */
 export const children: ChildProcess[] = [];
-/** How the api is started (BENCH_API_NODE_ARGS adds Node flags, e.g. --cpu-prof). */
+/**
+ * How the api is started: its build, as production runs it (`pnpm bench` builds it first), or with BENCH_API_SOURCE=1
+ * its source through tsx, as `pnpm start` runs it. BENCH_API_NODE_ARGS adds Node flags (e.g. --cpu-prof).
+ */
 export const API = [
   ...(process.env.BENCH_API_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
-  "--import",
-  "tsx",
-  "src/main.ts",
+  ...(process.env.BENCH_API_SOURCE
+    ? ["--import", "tsx", "src/main.ts"]
+    : ["--enable-source-maps", "dist/main.mjs"]),
 ];
+if (!process.env.BENCH_API_SOURCE && !existsSync(join(apiDir, "dist/main.mjs")))
+  throw new Error("the api is not built: run `pnpm --filter @paykit/api build` (pnpm bench does)");
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
 

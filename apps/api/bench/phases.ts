@@ -3,7 +3,7 @@
  * `pnpm bench` (alipay creates at full speed, then Native creates), then WeChat Native creates at P2's 200 req/s with
  * bench/phases-hooks.mjs loaded: each step of a create (statements, the gateway, the rest) as percentiles, and how
  * long the api's JavaScript thread ran and how long it waited for a core (Linux schedstat). What the notes in
- * BENCHMARKS.md about P2 come from.
+ * BENCHMARKS.md about P2 come from. Like `pnpm bench`, it runs the api's build (`pnpm --filter @paykit/api build`).
  */
 
 import { randomBytes } from "node:crypto";

@@ -2,6 +2,7 @@
  * `pnpm --filter @paykit/api exec tsx bench/profile.ts <create|native|notify>`: one api on PostgreSQL under one kind of load,
  * with Node's CPU profiler on (written to BENCH_PROFILE_DIR, default /tmp/paykit-profile), then the profile's self
  * time by package and by function, idle excluded. What the notes in BENCHMARKS.md about what limits a figure come from.
+ * It runs the api's build (`pnpm --filter @paykit/api build` first), as `pnpm bench` does; BENCH_API_SOURCE=1: tsx.
  */
 
 import { randomBytes } from "node:crypto";
