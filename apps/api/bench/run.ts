@@ -341,8 +341,9 @@ const NOTES = `## How to read it, and what limits each figure
 
 Each row's figure is measured beside the limit it is compared with, in this run, on this machine: a busy machine
 lowers both. Everything runs on the same cores: the api (one Node process: one JavaScript thread, plus libuv's
-thread pool where it signs), PostgreSQL, the sandbox, and the load generator. No figure here is a capacity
-promise; docs/deploy.md says how to add instances.
+thread pool where it signs), PostgreSQL, the sandbox, and the load generator. The api runs as production runs it,
+built (\`node dist/main.mjs\`, docs/deploy.md); BENCH_API_SOURCE=1 measures the source through tsx instead. No
+figure here is a capacity promise; docs/deploy.md says how to add instances.
 
 - **Raw sign** is one core doing nothing but RSA-2048 signatures. A create needs one; the "0.5 x raw sign" target
   means a create may cost at most two signatures' worth of one core, everything else included.
@@ -368,24 +369,29 @@ promise; docs/deploy.md says how to add instances.
   answer's row, committed without waiting for the disk (losing it leaves what an api crash during the call leaves,
   which recovery handles). Those two changes took about 1.3 ms off its p50 (at p50 the wait for the signature went
   from 0.75 to 0.13 ms, the answer's round trip from 1.5 to 0.7 ms). bench/phases.ts times each step: at p50,
-  0.7 ms from arrival to the insert (read, validate, plan), 1.4 ms the insert's round trip, 1.6 ms the gateway's
-  (0.9 ms of it the sandbox's own work), 0.7 ms the answer's round trip, 0.6 ms the rest; at p99 every step is
-  8-20 ms. No step stands out; the machine does. The api's JavaScript thread runs about 2.3 ms per create at this
-  rate, against 0.7 ms at P1's full speed (at a low rate every request wakes idle cores and cold caches, and about a
-  fifth of the thread's time is the kernel's, a virtual machine's entry and exit included), and in 10 s it waits
-  1.3-1.6 s for a core, over about 8,400 wake-ups, behind PostgreSQL, the sandbox and the load generator on the same
-  2 cores. A slower rate is not faster (50 req/s: p50 7 ms). Pinning the api to one core and everything else to the
+  0.6 ms from arrival to the insert (read, validate, plan), 1.5 ms the insert's round trip, 1.4-1.6 ms the
+  gateway's (0.8-0.9 ms of it the sandbox's own work), 0.5-0.7 ms the answer's round trip, 0.5 ms the rest; at p99
+  the round trips are 9-23 ms each. No step stands out; the machine does. The api's JavaScript thread runs about
+  2 ms per create at this rate, against 0.7 ms at P1's full speed (at a low rate every request wakes idle cores and
+  cold caches, and about a fifth of the thread's time is the kernel's, a virtual machine's entry and exit included),
+  and in 10 s it waits 1.3-1.6 s for a core, over 8,400-9,900 wake-ups, behind PostgreSQL, the sandbox and the load
+  generator on the same 2 cores. A slower rate is not faster (50 req/s: p50 7 ms). Pinning the api to one core and everything else to the
   other did not change it either (p50 3.4-4.3 ms, p99 48-79 ms: the api still waits for its own thread pool and
   V8's helper threads). Earlier runs ruled out the commits (synchronous_commit off: p99 7.6 ms), garbage collection
   (about 2 ms twice a second; a larger young generation changed nothing) and P1's vacuum. On this 2-core virtual
   machine the target is out of reach; the same run on a machine with cores to spare is what would show how far.
 - **P5** opens the subscribers from one process on the same machine. Statements are counted from
   pg_stat_activity (the api's own merchant refresh is shown apart); memory is the api's RSS growth per open
-  stream (a socket, Node's request and response objects, and the stream's state).
+  stream (a socket, Node's request and response objects, and the stream's state). Plain Node holding the same
+  streams grows about 10 kB each; the api under tsx grew 23.9 kB: tsx compiles with keepNames, a defineProperty on
+  every closure created, and a heap snapshot showed each stream's closures carrying property arrays for it. Built
+  (tsdown, no keepNames), the same api grew 13.3 kB.
 - **Two instances** share one PostgreSQL on the same cores: they show correctness (every order paid and handled
   once, every stream hears) and that a second process adds throughput only as far as free cores allow.
 - **P4** runs the built demo in Debian's Chromium over loopback; the checkout's own JavaScript is what /checkout
-  loads beyond an empty page of the site (Next's runtime and React are shared by every page).
+  loads beyond an empty page of the site (Next's runtime and React are shared by every page). Its time is the
+  machine's as much as the checkout's: the same checkout measured 43 ms on one 2-core machine and 111-121 ms on the
+  slower one that also cut P1's margin.
 `;
 
 main()
