@@ -5,6 +5,8 @@ import { defineConfig } from "tsdown";
  * packages are bundled in, everything from the registry stays an import, and pay-core's migrations are copied beside
  * the bundle. tsx (`pnpm start`) is for development: it keeps every function's name with a defineProperty on each
  * closure it creates, which in `pnpm bench` cost about 10 kB of memory per open status stream.
+ * A package that pay-core or the server starts importing must be added to this app's dependencies too:
+ * test/built.test.ts runs the bundle with plain node and fails until it is.
  */
 export default defineConfig({
   entry: { main: "src/main.ts" },
