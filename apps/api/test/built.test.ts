@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,23 @@ afterAll(async () => {
 });
 
 describe("the built api", () => {
+  it("imports only packages that are the api's own dependencies (a bundle finds nothing else at run time)", () => {
+    const { dependencies } = JSON.parse(readFileSync(join(apiDir, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    const imported = new Set<string>();
+    for (const file of readdirSync(outDir).filter((f) => f.endsWith(".mjs"))) {
+      const code = readFileSync(join(outDir, file), "utf8");
+      for (const [, specifier = ""] of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)"([^".][^"]*)"/g)) {
+        if (specifier.startsWith("node:")) continue;
+        const parts = specifier.split("/");
+        imported.add(specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? ""));
+      }
+    }
+    expect(imported.size).toBeGreaterThan(5);
+    expect([...imported].filter((name) => !(name in dependencies))).toEqual([]);
+  });
+
   it("starts with plain node, migrates, and takes a WeChat Native payment to paid", async () => {
     const ready = await fetch(`${api.url}/readyz`);
     expect(ready.status).toBe(200);

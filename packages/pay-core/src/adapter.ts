@@ -24,7 +24,7 @@ export interface CreateOptions {
   signal?: AbortSignal;
 }
 
-/** A create built and signed but not yet sent: calling it sends it (once) and says what happened. */
+/** A create built and signed but not yet sent: calling it sends it and says what happened. */
 export type PreparedCreate = () => Promise<Outcome<CreatedPayment>>;
 
 /** What a gateway gave back for a new payment. */

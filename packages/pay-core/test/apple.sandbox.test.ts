@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MerchantRegistry } from "../src/service/merchants";
 import { PaymentService } from "../src/service/payments";
 import { testDatabase } from "./db";
@@ -31,6 +31,8 @@ beforeAll(async () => {
       },
     },
     notifyUrl: (pid, provider) => `${endpoint.origin}/notify/${provider}/${pid}`,
+    // As the api runs it on PostgreSQL: other providers' answers skip the wait for the disk (see the test below).
+    asyncAnswers: true,
   });
   await env.control("apple/notify-url", { url: `${endpoint.origin}/notify/appleiap/default` });
 });
@@ -249,5 +251,33 @@ describe(`Apple in-app purchase through the sandbox's App Store (${process.env.D
     expect((await env.control("apple/refund", { transactionId: bought.transactionId })).status).toBe(200);
     await until("refunded", async () => (await service.peek("default", out)).status === 3);
     expect(await service.peek("default", out)).toMatchObject({ refund_fee: 600 });
+  });
+});
+
+describe("an Apple order's appAccountToken", () => {
+  it("is recorded durably, though other providers' answers skip the wait for the disk", async () => {
+    // Apple's notifications and the app's transactions find the order by this token alone: a write lost in a
+    // database crash after the app was given it would leave the buyer's payment with no order to pay.
+    const quick = vi.spyOn(service.store, "recordAnswer");
+    const durable = vi.spyOn(service.store, "recordCreated");
+    try {
+      const created = await create(no());
+      const token = (created.orderInfo as { appAccountToken: string }).appAccountToken;
+      expect(quick).not.toHaveBeenCalled();
+      expect(durable).toHaveBeenCalledWith(
+        expect.any(Number),
+        expect.objectContaining({ gateway_reference: token }),
+        expect.any(String),
+      );
+      await service.create({
+        context: { platform: "pc" },
+        provider: "wxpay",
+        data: { out_trade_no: no(), total_fee: 600, subject: "60 gems", type: "gems" },
+      });
+      expect(quick).toHaveBeenCalledTimes(1);
+    } finally {
+      quick.mockRestore();
+      durable.mockRestore();
+    }
   });
 });

@@ -142,6 +142,8 @@ export async function startApi(env: ApiEnv, options: StartOptions = {}): Promise
     log,
     handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
     createLeaseMs: env.CREATE_LEASE_MS,
+    // PostgreSQL's WAL writer flushes an answer committed without waiting within moments; PGlite has none.
+    asyncAnswers: database.kind === "postgres",
     notificationRetentionMs: env.NOTIFICATION_RETENTION_DAYS * 86400_000,
     eventRetentionMs: env.EVENT_RETENTION_DAYS * 86400_000,
     reconcile: {

@@ -115,6 +115,11 @@ export interface ProviderModule<
   payTypeFixedPerOrder?: boolean;
   /** The gateway grants refunds on its own (Apple): a refund notification with a new number is that refund. */
   grantsRefunds?: boolean;
+  /**
+   * The gateway's notifications may name an order only by the reference its create returned (Apple's
+   * appAccountToken): that reference is recorded durably before the buyer is given it.
+   */
+  findsOrdersByReference?: boolean;
   /** The adapter for one merchant's config, loaded on first use (heavy libraries stay unloaded otherwise). */
   adapter?(config: unknown, deps: ProviderDeps): Promise<A>;
   /** A merchant's choices that change the pay type (Alipay's wap / page products), from its adapter. */

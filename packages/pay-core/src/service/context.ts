@@ -34,6 +34,13 @@ export interface PaymentServiceOptions {
   handlerTimeoutMs?: number;
   /** How long a create holds its order against other creates (default 60 s: a crashed holder's lease runs out). */
   createLeaseMs?: number;
+  /**
+   * Record a gateway's answer to a create without waiting for the disk (see OrderStore.recordAnswer): a commit's
+   * fsync less on each create. Only for a database that flushes such commits on its own a moment later (PostgreSQL's
+   * WAL writer; PGlite has none and would keep them until its next durable commit). The api turns it on for
+   * PostgreSQL. Default off.
+   */
+  asyncAnswers?: boolean;
   /** How long a create waits for another create of the same order before REQUEST_IN_PROGRESS (default 10 s). */
   createWaitMs?: number;
   /** How long the notification log keeps a row (default 30 days; the sweeper prunes). */

@@ -4,7 +4,7 @@ import { type PaymentPlan, planPayment } from "../contract/input";
 import type { CreatePaymentResult } from "../contract/result";
 import { PayKitError } from "../errors";
 import { paymentResult, unwrap } from "../payment";
-import { type OrderRow, refusalFor } from "../store/orders";
+import { type CreatedFields, type OrderRow, refusalFor } from "../store/orders";
 import type { ServiceContext } from "./context";
 import type { Merchant } from "./merchants";
 import type { Settlement } from "./settle";
@@ -149,7 +149,8 @@ export class Creating {
           : await adapter.createPayment(plan, { notifyUrl });
       if (outcome.status === "failed") {
         // Refused: no gateway order was made; what a gateway knew before this call is all it knows.
-        await this.ctx.store.recordAnswer(
+        await this.recordAnswer(
+          plan.provider,
           order.id,
           previous
             ? {
@@ -162,7 +163,8 @@ export class Creating {
         );
       } else {
         // Created, or perhaps created (no answer): either way the gateway may know the order from now on.
-        await this.ctx.store.recordAnswer(
+        await this.recordAnswer(
+          plan.provider,
           order.id,
           {
             ...attempt,
@@ -191,6 +193,17 @@ export class Creating {
     } finally {
       if (!recorded) await this.ctx.store.releaseCreateLease(order.id, lease).catch(() => undefined);
     }
+  }
+
+  /**
+   * What the gateway answered, with the lease given back: without waiting for the disk where the service may
+   * (asyncAnswers) and losing it is harmless, durably where the answer holds the only key to the order's
+   * notifications (findsOrdersByReference).
+   */
+  private recordAnswer(provider: string, id: number, fields: CreatedFields, lease: string): Promise<void> {
+    return this.ctx.options.asyncAnswers && !this.ctx.module(provider)?.findsOrdersByReference
+      ? this.ctx.store.recordAnswer(id, fields, lease)
+      : this.ctx.store.recordCreated(id, fields, lease);
   }
 
   /**

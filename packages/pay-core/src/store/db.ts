@@ -69,12 +69,12 @@ export interface DatabaseOptions {
 }
 
 /**
- * The migrations folder shipped in the package: beside `src/` in the workspace (this file is src/store/db.ts),
- * beside `dist/` once built (the code is bundled into dist/*.js, one level down), or inside the folder of an app
- * bundled into one file that copied them there (the api's dist/). Found by its journal, not by a path that holds
- * for one layout only.
+ * The migrations folder: inside the folder of an app bundled with them copied beside it (the api's dist/: looked at
+ * first, so an app's own migrations folder next to its dist/ is never taken for paykit's), beside `src/` in the
+ * workspace (this file is src/store/db.ts), or beside `dist/` in the installed package (the code is bundled into
+ * dist/*.js, one level down). Found by its journal, not by a path that holds for one layout only.
  */
-export const MIGRATIONS = ["../../migrations", "../migrations", "./migrations"]
+export const MIGRATIONS = ["./migrations", "../../migrations", "../migrations"]
   .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
   .find((dir) => existsSync(join(dir, "meta", "_journal.json"))) as string;
 

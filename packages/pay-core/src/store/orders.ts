@@ -220,8 +220,10 @@ export class OrderStore {
    * What a gateway answered to a create, with the lease given back: as recordCreated, but committed without waiting
    * for the disk (a round trip's fsync less on every create). Safe because the state before the call was committed
    * durably (the order marked as possibly known to this provider, leased): a database crash that loses this write
-   * leaves exactly what a crash of the api during the call leaves, which recovery handles (the lease runs out, the
-   * sweeper asks the gateway, a notification still pays the order).
+   * leaves what a crash of the api during the call leaves, which recovery handles (the lease runs out, the sweeper
+   * asks the gateway, a notification still pays the order). Not for an answer that holds the only key the gateway's
+   * notifications will find the order by (Apple's appAccountToken), nor on PGlite, which has no WAL writer to flush
+   * it a moment later: the service decides (PaymentServiceOptions.asyncAnswers).
    */
   async recordAnswer(id: number, fields: CreatedFields, lease: string): Promise<void> {
     await this.statements.recordAnswer.execute(createdParameters(id, fields, lease));

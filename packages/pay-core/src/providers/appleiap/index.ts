@@ -25,6 +25,7 @@ export const appleiap = defineProvider({
   platforms: { "app-plus": { direct: "appleiap_app-plus", qr: null } }, // StoreKit in the iOS app
   outTradeNo: { pattern: /^[A-Za-z0-9_\-|*]{1,64}$/, described: "1-64 letters, digits or _ - | *" },
   grantsRefunds: true,
+  findsOrdersByReference: true,
   adapter: async (config) =>
     new (await import("./adapter")).AppleIapAdapter(config as never) as AppleIapAdapter,
   operations: {

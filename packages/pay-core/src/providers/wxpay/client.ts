@@ -94,12 +94,21 @@ export class WxpayClient {
     signal?: AbortSignal,
   ): Promise<() => Promise<Outcome<GatewayAnswer>>> {
     const text = body === undefined ? "" : JSON.stringify(body);
-    const headers = await this.headers(
-      method,
-      path,
-      text,
-      body === undefined ? undefined : "application/json",
-    );
+    let headers: Record<string, string>;
+    try {
+      headers = await this.headers(method, path, text, body === undefined ? undefined : "application/json");
+    } catch (cause) {
+      // Nothing was sent: the merchant's key cannot sign (createPrivateKey accepted it, OpenSSL did not).
+      const error = new PayKitError(
+        "CONFIG_INVALID",
+        "our request to WeChat Pay could not be signed: check privateKey",
+        {
+          provider: "wxpay",
+          cause,
+        },
+      );
+      return async () => ({ status: "failed", error });
+    }
     return () => this.answer(() => this.send(method, path, text, headers, signal));
   }
 
