@@ -3,7 +3,7 @@
  * store itself (the same code, driver and pool size as the api), with no HTTP, no tRPC, no signing or verifying. What
  * the api reaches is read as a ratio to this: the share of the database's rate the rest of the api leaves.
  */
-import { type Database, OrderStore, openDatabase, orderData, planPayment } from "@paykit/pay-core";
+import { type Database, OrderStore, openDatabase, paidEvent, planPayment } from "@paykit/pay-core";
 import { goods } from "../src/handlers/goods";
 
 /** The goods type's paid hook, called as paykit calls it. */
@@ -89,14 +89,7 @@ export async function notifyCeiling(
   // The payment.paid event (and its webhook deliveries) rides on the last statement, as in the api.
   store.listener = {
     paid: async () => undefined,
-    paidEvent: (order) => ({
-      pid: order.pid,
-      type: "payment.paid",
-      out_trade_no: order.out_trade_no,
-      key: order.out_trade_no,
-      data: { order: orderData(order) },
-      hook: false,
-    }),
+    paidEvent,
     closed: async () => undefined,
   };
   const result = await saturate(3600, count, async (i) => {

@@ -21,7 +21,7 @@ export * from "./payment";
 export * from "./providers/exports";
 export * from "./providers/index";
 export { qrcodeDataUrl } from "./qrcode";
-export { handlerOrder, hooksOf, orderData } from "./service/events";
+export { handlerOrder, hooksOf, orderData, paidEvent } from "./service/events";
 export {
   type Merchant,
   type MerchantFile,

@@ -7,7 +7,7 @@ import { NotificationLog } from "../store/notifications";
 import { OrderStore } from "../store/orders";
 import { RefundStore } from "../store/refunds";
 import { SecondPaymentStore } from "../store/second-payments";
-import { Events } from "./events";
+import { Events, paidEvent } from "./events";
 import type { Merchant, MerchantRegistry } from "./merchants";
 import type { ReconcileOptions } from "./reconcile";
 import type { Logger, OrderTypeHandler, RefundSource } from "./views";
@@ -81,7 +81,7 @@ export class ServiceContext {
     // Every change that is an event tells it in its own transaction (see service/events.ts).
     this.store.listener = {
       paid: (tx, order) => events.paid(tx, order),
-      paidEvent: (order) => events.paidEvent(order),
+      paidEvent,
       closed: (tx, order) => events.closed(tx, order),
     };
     this.refunds.listener = (tx, refund, order, source) =>

@@ -43,6 +43,15 @@ export const orderData = (o: OrderRow) => ({
   create_date: iso(o.create_date),
   cancel_date: iso(o.cancel_date),
 });
+/** The payment.paid event of an order (onPaid keeps its own state: no hook here). */
+export const paidEvent = (order: OrderRow): NewEvent => ({
+  pid: order.pid,
+  type: "payment.paid",
+  out_trade_no: order.out_trade_no,
+  key: order.out_trade_no,
+  data: { order: orderData(order) },
+  hook: false,
+});
 
 interface RefundData {
   out_refund_no: string;
@@ -85,19 +94,7 @@ export class Events {
 
   /** payment.paid, on the transaction that marks the order paid. */
   async paid(tx: Db, order: OrderRow): Promise<void> {
-    await this.store.insert(tx, this.paidEvent(order));
-  }
-
-  /** The payment.paid event of an order (onPaid keeps its own state: no hook here). */
-  paidEvent(order: OrderRow): NewEvent {
-    return {
-      pid: order.pid,
-      type: "payment.paid",
-      out_trade_no: order.out_trade_no,
-      key: order.out_trade_no,
-      data: { order: orderData(order) },
-      hook: false,
-    };
+    await this.store.insert(tx, paidEvent(order));
   }
 
   /** payment.closed and onClosed, on the transaction that closes the order. */
