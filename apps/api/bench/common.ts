@@ -23,6 +23,28 @@ export const API = [
 if (!process.env.BENCH_API_SOURCE && !existsSync(join(apiDir, "dist/main.mjs")))
   throw new Error("the api is not built: run `pnpm --filter @paykit/api build` (pnpm bench does)");
 
+/** P1's payment: an Alipay app payment (signed here, no gateway call). */
+export const ALIPAY_APP = { context: { platform: "app-plus" }, provider: "alipay" };
+/** P2's payment: a WeChat Native payment (a QR code: one call to the gateway). */
+export const WXPAY_NATIVE = {
+  context: { platform: "h5", clientIP: "203.0.113.7" },
+  provider: "wxpay",
+  isPC: true,
+};
+
+/**
+ * What bench/load.mjs sends as `create`: the same order every time but for its out_trade_no (load.mjs numbers them
+ * after `prefix`), with the merchant's API key.
+ */
+export const createRequest = (apiKey: string, prefix: string, payment: Record<string, unknown>) => ({
+  prefix,
+  headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+  body: {
+    ...payment,
+    data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
+  },
+});
+
 export const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
 
 export interface Load {

@@ -13,8 +13,10 @@ import { join } from "node:path";
 import { MasterKeys } from "@paykit/pay-core";
 import { startSandbox } from "@paykit/sandbox";
 import {
+  ALIPAY_APP,
   API,
   children,
+  createRequest,
   fmt,
   freshDatabase,
   latencyShare,
@@ -22,6 +24,7 @@ import {
   type Paced,
   spread,
   startProcess,
+  WXPAY_NATIVE,
 } from "./common";
 
 const RATE = Number(process.env.P2_RATE ?? 200);
@@ -54,29 +57,17 @@ const api = await startProcess(["--import", join(import.meta.dirname, "phases-ho
   PHASES_OUT: phasesFile,
 });
 
-const creating = (prefix: string, payment: Record<string, unknown>) => ({
-  prefix,
-  headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-  body: {
-    ...payment,
-    data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
-  },
-});
 const native = (prefix: string, seconds: number) =>
   load<Paced>({
     url: api.url,
     paced: { rate: RATE, seconds },
-    create: creating(prefix, {
-      context: { platform: "h5", clientIP: "203.0.113.7" },
-      provider: "wxpay",
-      isPC: true,
-    }),
+    create: createRequest(apiKey, prefix, WXPAY_NATIVE),
   });
 await load({
   urls: [api.url],
   connections: 16,
   duration: 3,
-  create: creating(`PHA${Date.now()}n`, { context: { platform: "app-plus" }, provider: "alipay" }),
+  create: createRequest(apiKey, `PHA${Date.now()}n`, ALIPAY_APP),
 });
 await native(`PHW${Date.now()}n`, 3);
 
@@ -112,11 +103,15 @@ for (const r of requests) counts.set(shape(r), (counts.get(shape(r)) ?? 0) + 1);
 const usual = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "";
 const taken = requests.filter((r) => shape(r) === usual);
 const names = ["arrived", ...usual.split(",")];
-const steps = names.slice(1).map((name, i) => ({
-  step: `${names[i]} -> ${name}`,
-  ...spread(taken.map((r) => (r[i]?.[1] ?? 0) - (i === 0 ? 0 : (r[i - 1]?.[1] ?? 0)))),
-  mean: taken.reduce((n, r) => n + (r[i]?.[1] ?? 0) - (i === 0 ? 0 : (r[i - 1]?.[1] ?? 0)), 0) / taken.length,
-}));
+const steps = names.slice(1).map((name, i) => {
+  // Each request's time between the mark before this step and this step's own (the first: from its arrival).
+  const ms = taken.map((r) => (r[i]?.[1] ?? 0) - (r[i - 1]?.[1] ?? 0));
+  return {
+    step: `${names[i]} -> ${name}`,
+    ...spread(ms),
+    mean: ms.reduce((n, m) => n + m, 0) / ms.length,
+  };
+});
 const share = latencyShare(run, gatewayMs);
 const seconds = run.seconds;
 console.log(

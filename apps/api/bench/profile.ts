@@ -11,7 +11,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MasterKeys } from "@paykit/pay-core";
 import { startSandbox } from "@paykit/sandbox";
-import { API, children, connect, freshDatabase, load, startProcess } from "./common";
+import {
+  ALIPAY_APP,
+  API,
+  children,
+  connect,
+  createRequest,
+  freshDatabase,
+  load,
+  startProcess,
+  WXPAY_NATIVE,
+} from "./common";
 import { insertOrders, notificationsFile, type WechatMerchant } from "./notify";
 
 const kind = process.argv[2] ?? "create";
@@ -33,32 +43,15 @@ const api = await startProcess([`--cpu-prof`, `--cpu-prof-dir=${dir}`, ...API], 
   LOG_LEVEL: "warn",
 });
 if (kind === "create") {
-  const create = (prefix: string) => ({
-    prefix,
-    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-    body: {
-      context: { platform: "app-plus" },
-      provider: "alipay",
-      data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
-    },
-  });
-  console.log(await load({ url: api.url, connections: 16, duration: seconds, create: create("PR") }));
+  const create = createRequest(apiKey, "PR", ALIPAY_APP);
+  console.log(await load({ url: api.url, connections: 16, duration: seconds, create }));
 } else if (kind === "native") {
   // P2's load: WeChat Native creates at a fixed 200 req/s through the sandbox.
   console.log(
     await load({
       url: api.url,
       paced: { rate: 200, seconds },
-      create: {
-        prefix: `PRN${Date.now()}n`,
-        headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-        body: {
-          context: { platform: "h5", clientIP: "203.0.113.7" },
-          provider: "wxpay",
-          isPC: true,
-          data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
-        },
-      },
+      create: createRequest(apiKey, `PRN${Date.now()}n`, WXPAY_NATIVE),
     }),
   );
 } else {

@@ -17,9 +17,11 @@ import { startSandbox } from "@paykit/sandbox";
 import pg from "pg";
 import { type Ceiling, createCeiling, openCeiling } from "./ceiling";
 import {
+  ALIPAY_APP,
   API,
   apiDir,
   children,
+  createRequest,
   fmt,
   freshDatabase,
   type Load,
@@ -31,6 +33,7 @@ import {
   run,
   type Share,
   startProcess,
+  WXPAY_NATIVE,
 } from "./common";
 import { type InstancesFigures, measureInstances } from "./instances";
 import { measureNotify, type NotifyStage } from "./notify";
@@ -136,31 +139,18 @@ async function main() {
     if (!extra.DATABASE_URL) delete env.DATABASE_URL;
     return env;
   };
-  // Every create the same order but for its out_trade_no (load.mjs numbers them after the prefix).
-  const creating = (prefix: string, payment: Record<string, unknown>) => ({
-    prefix,
-    headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
-    body: {
-      ...payment,
-      data: { out_trade_no: "", total_fee: 980, subject: "Oolong tea 250 g", type: "goods" },
-    },
-  });
   const createLoad = (urls: string[], prefix: string, seconds: number) =>
     load({
       urls,
       connections: CONNECTIONS,
       duration: seconds,
-      create: creating(prefix, { context: { platform: "app-plus" }, provider: "alipay" }),
+      create: createRequest(API_KEY, prefix, ALIPAY_APP),
     });
   const pacedCreates = (url: string, prefix: string, seconds: number) =>
     load<Paced>({
       url,
       paced: { rate: P2_RATE, seconds },
-      create: creating(prefix, {
-        context: { platform: "h5", clientIP: "203.0.113.7" },
-        provider: "wxpay",
-        isPC: true,
-      }),
+      create: createRequest(API_KEY, prefix, WXPAY_NATIVE),
     });
   const measureCreate = async (url: string, prefix: string) => {
     await createLoad([url], `${prefix}w`, 3); // warm-up: JIT, pools, caches
